@@ -1,0 +1,144 @@
+//! The `sipforge` command line. `main` parses arguments and calls [`run`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing::{error, info};
+
+use crate::config::{Config, Mode};
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+use crate::routing::Router;
+use crate::transport::Listeners;
+
+#[derive(Debug, Parser)]
+#[command(name = "sipforge", version, about = "SIP routing sidecar for Class 4/5 voice")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the sidecar (on the embedded default config unless --config is given).
+    Serve {
+        /// Path to a TOML configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Only validate the configuration (and route files), then exit.
+        #[arg(long)]
+        check: bool,
+        /// Log format on stderr.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Runs the parsed command line; the exit code is the process's.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve {
+            config,
+            check,
+            log_format,
+        } => {
+            init_logging(log_format);
+            serve(config, check)
+        }
+    }
+}
+
+fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
+    let config = match Config::load(path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if config.server.mode == Mode::Proxy {
+        eprintln!(
+            "error: {}: server.mode: \"proxy\" is not available in this version yet; use mode = \"redirect\"",
+            config.source
+        );
+        return ExitCode::from(2);
+    }
+    let router = match Router::new(&config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if check_only {
+        println!("{}: configuration ok", config.source);
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listeners = match Listeners::bind(&config) {
+            Ok(l) => l,
+            Err(e) => {
+                error!("{e}");
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let metrics = Arc::new(Metrics::new());
+        let pipeline = Arc::new(Pipeline::new(&config, router, metrics));
+        info!(config = %config.source, mode = ?config.server.mode, customers = config.customers.len(), "sipforge starting");
+        listeners.serve(pipeline, shutdown_signal()).await;
+        info!("sipforge stopped");
+        ExitCode::SUCCESS
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                error!(error = %e, "cannot install SIGTERM handler");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => info!("SIGINT received, shutting down"),
+            _ = term.recv() => info!("SIGTERM received, shutting down"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,141 @@
+//! TCP: one task per connection, framed by Content-Length. Connections are
+//! capped (new ones beyond the cap are closed at once), idle ones time out,
+//! and a slow peer only ever stalls its own task.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tracing::{debug, warn};
+
+use super::Transport;
+use crate::pipeline::Pipeline;
+use crate::sip::{Frame, FrameError, frame};
+
+/// How long a write to a peer may take before the connection is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_reuse_address(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(1024)?;
+    TcpListener::from_std(sock.into())
+}
+
+pub(super) async fn serve(
+    listener: TcpListener,
+    pipeline: Arc<Pipeline>,
+    limit: Arc<Semaphore>,
+    idle: Duration,
+) {
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(v) => v,
+            Err(e) => {
+                warn!(error = %e, "tcp accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            pipeline
+                .metrics()
+                .tcp_rejected
+                .with_label_values(&[&local])
+                .inc();
+            debug!(%peer, "tcp connection cap reached; closing new connection");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let pipeline = pipeline.clone();
+        tokio::spawn(async move {
+            connection(stream, peer, &pipeline, idle).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn write(stream: &mut TcpStream, bytes: &[u8]) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(bytes)).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn connection(mut stream: TcpStream, peer: SocketAddr, pipeline: &Pipeline, idle: Duration) {
+    let limits = *pipeline.limits();
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    loop {
+        // Handle every complete message already buffered.
+        loop {
+            match frame(&buf, &limits) {
+                Ok(Frame::Message(n)) => {
+                    let reply = pipeline.handle(&buf[..n], peer, Transport::Tcp);
+                    buf.advance(n);
+                    if let Some(r) = reply {
+                        if !write(&mut stream, &r.bytes).await {
+                            return;
+                        }
+                    }
+                }
+                Ok(Frame::KeepAlive { len, pong }) => {
+                    buf.advance(len);
+                    if pong && !write(&mut stream, b"\r\n").await {
+                        return;
+                    }
+                }
+                Ok(Frame::Incomplete) => break,
+                Err(e) => {
+                    // Framing is lost: answer from the header block if we can, then close.
+                    let (header_len, code, reason) = match e {
+                        FrameError::TooLarge { header_len } => (
+                            // Without a complete header block, answer from what arrived.
+                            Some(header_len.unwrap_or(buf.len().min(limits.max_message_bytes))),
+                            513,
+                            "Message Too Large",
+                        ),
+                        FrameError::BadContentLength { header_len } => {
+                            (Some(header_len), 400, "Bad Request (invalid Content-Length)")
+                        }
+                    };
+                    debug!(%peer, error = %e, "tcp framing error; closing");
+                    if let Some(h) = header_len {
+                        let h = h.min(buf.len());
+                        if let Some(r) = pipeline.reject_unframed(&buf[..h], peer, Transport::Tcp, code, reason) {
+                            let _ = write(&mut stream, &r.bytes).await;
+                        }
+                    }
+                    let _ = stream.shutdown().await;
+                    return;
+                }
+            }
+        }
+        match tokio::time::timeout(idle, stream.read_buf(&mut buf)).await {
+            Ok(Ok(0)) => return,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                debug!(%peer, error = %e, "tcp read error");
+                return;
+            }
+            Err(_) => {
+                debug!(%peer, "tcp connection idle; closing");
+                return;
+            }
+        }
+    }
+}
