@@ -14,7 +14,11 @@ use crate::routing::Router;
 use crate::transport::Listeners;
 
 #[derive(Debug, Parser)]
-#[command(name = "sipforge", version, about = "SIP routing sidecar for Class 4/5 voice")]
+#[command(
+    name = "sipforge",
+    version,
+    about = "SIP routing sidecar for Class 4/5 voice"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -94,7 +98,10 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
         println!("{}: configuration ok", config.source);
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -124,14 +131,15 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                error!(error = %e, "cannot install SIGTERM handler");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    error!(error = %e, "cannot install SIGTERM handler");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => info!("SIGINT received, shutting down"),
             _ = term.recv() => info!("SIGTERM received, shutting down"),

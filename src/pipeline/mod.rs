@@ -22,8 +22,8 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::routing::Router;
 use crate::sip::{
-    HeaderName, Limits, Message, Method, ParseError, Request, Via, reason_phrase,
-    validate_request, write_response,
+    HeaderName, Limits, Message, Method, ParseError, Request, Via, reason_phrase, validate_request,
+    write_response,
 };
 use crate::transport::Transport;
 
@@ -52,8 +52,12 @@ impl Pipeline {
             router,
             limits: limits_of(config),
             tag_key: RandomState::new(),
-            server_header: format!("{}/{}", config.server.server_name, env!("CARGO_PKG_VERSION"))
-                .into_bytes(),
+            server_header: format!(
+                "{}/{}",
+                config.server.server_name,
+                env!("CARGO_PKG_VERSION")
+            )
+            .into_bytes(),
             metrics,
         }
     }
@@ -158,10 +162,7 @@ impl Pipeline {
         }
         let Some(customer) = ctx.known else {
             let outcome = "forbidden";
-            self.metrics
-                .routing
-                .with_label_values(&["", outcome])
-                .inc();
+            self.metrics.routing.with_label_values(&["", outcome]).inc();
             debug!(src = %ctx.src, "request from unknown source");
             return self.reply(ctx, Some(req), 403, "Forbidden", &[]);
         };
@@ -199,7 +200,13 @@ impl Pipeline {
             Method::Known(M::Cancel | M::Bye) => {
                 self.reply(ctx, Some(req), 481, reason_phrase(481), &[])
             }
-            Method::Known(_) => self.reply(ctx, Some(req), 405, "Method Not Allowed", &[("Allow", ALLOW)]),
+            Method::Known(_) => self.reply(
+                ctx,
+                Some(req),
+                405,
+                "Method Not Allowed",
+                &[("Allow", ALLOW)],
+            ),
             Method::Extension(_) => {
                 self.reply(ctx, Some(req), 501, "Not Implemented", &[("Allow", ALLOW)])
             }
@@ -223,7 +230,11 @@ impl Pipeline {
 
     fn route_invite(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, customer: usize) -> Option<Reply> {
         let customer_id = self.router.customer_id(customer);
-        let user = req.ruri.user.map(String::from_utf8_lossy).unwrap_or(Cow::Borrowed(""));
+        let user = req
+            .ruri
+            .user
+            .map(String::from_utf8_lossy)
+            .unwrap_or(Cow::Borrowed(""));
         let dest = crate::routing::dest_number(&user);
         let cli = req
             .from
@@ -255,7 +266,8 @@ impl Pipeline {
             "redirect"
         );
         let contacts = redirect::contacts(&route.egress, &[]);
-        let extra: Vec<(&str, &[u8])> = contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
+        let extra: Vec<(&str, &[u8])> =
+            contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
         self.reply(ctx, Some(req), 302, "Moved Temporarily", &extra)
     }
 
@@ -280,8 +292,7 @@ impl Pipeline {
         write_response(
             &mut bytes,
             ctx.msg,
-            ctx.src.ip(),
-            ctx.src.port(),
+            ctx.src,
             code,
             reason,
             Some(tag.as_bytes()),

@@ -82,7 +82,8 @@ fn escape_with(out: &mut Vec<u8>, s: &[u8], keep: impl Fn(u8) -> bool) {
 /// Escapes a URI user part (RFC 3261 §25.1 `user`).
 fn escape_user(out: &mut Vec<u8>, s: &[u8]) {
     escape_with(out, s, |b| {
-        crate::sip::scan::is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'/')
+        crate::sip::scan::is_unreserved(b)
+            || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'/')
     });
 }
 
@@ -132,13 +133,27 @@ mod tests {
     fn q_values_descend_for_long_lists() {
         let e: Vec<_> = (0..150).map(|_| entry("h:1", Transport::Udp)).collect();
         let c = contacts(&e, &[]);
-        let q = |i: usize| String::from_utf8(c[i].clone()).unwrap().rsplit("q=").next().unwrap().to_string();
+        let q = |i: usize| {
+            String::from_utf8(c[i].clone())
+                .unwrap()
+                .rsplit("q=")
+                .next()
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(q(0), "1.0");
         assert_eq!(q(1), "0.999");
         assert_eq!(q(149), "0.851");
         let e: Vec<_> = (0..12).map(|_| entry("h:1", Transport::Udp)).collect();
         let c = contacts(&e, &[]);
-        let q = |i: usize| String::from_utf8(c[i].clone()).unwrap().rsplit("q=").next().unwrap().to_string();
+        let q = |i: usize| {
+            String::from_utf8(c[i].clone())
+                .unwrap()
+                .rsplit("q=")
+                .next()
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(q(1), "0.99");
         assert_eq!(q(11), "0.89");
     }

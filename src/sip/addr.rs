@@ -113,7 +113,10 @@ mod tests {
 
     #[test]
     fn forms() {
-        let a = NameAddr::parse(b"\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8").unwrap();
+        let a = NameAddr::parse(
+            b"\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8",
+        )
+        .unwrap();
         assert_eq!(a.display, Some(&b"\"J Rosenberg \\\\\\\"\""[..]));
         assert_eq!(a.tag(), Some(&b"98asjd8"[..]));
         let a = NameAddr::parse(b"sip:caller@example.net;tag=134161461246").unwrap();
@@ -142,7 +145,11 @@ mod tests {
             b"\"Joe\" <sip:joe@example.org>;;;;",
             b"<sip:x@y",
         ] {
-            assert!(NameAddr::parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                NameAddr::parse(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -69,7 +69,7 @@ impl<'m, 'a> Editor<'m, 'a> {
     pub fn set_request_uri(&mut self, uri: &[u8]) -> Result<(), EditError> {
         let span = self.msg.request_uri_span().ok_or(EditError::NotARequest)?;
         check_value("Request-URI", uri)?;
-        if uri.iter().any(|&b| b == b' ') {
+        if uri.contains(&b' ') {
             return Err(EditError::BadValue("Request-URI".into()));
         }
         self.push(span, uri.to_vec());
@@ -99,7 +99,10 @@ impl<'m, 'a> Editor<'m, 'a> {
             }
             None => {
                 let at = self.msg.headers_end() as u32;
-                self.push(Span { start: at, end: at }, header_line("Max-Forwards", &digits));
+                self.push(
+                    Span { start: at, end: at },
+                    header_line("Max-Forwards", &digits),
+                );
             }
         }
     }
@@ -132,12 +135,16 @@ impl<'m, 'a> Editor<'m, 'a> {
             let n = msg.body().len();
             let at = msg.headers_end() as u32;
             let digits = itoa::Buffer::new().format(n).as_bytes().to_vec();
-            self.push(Span { start: at, end: at }, header_line("Content-Length", &digits));
+            self.push(
+                Span { start: at, end: at },
+                header_line("Content-Length", &digits),
+            );
         }
         self.edits.sort_by_key(|e| (e.start, e.seq));
         let buf = msg.buf();
         let end = msg.body_span().end as usize;
-        let mut out = Vec::with_capacity(end + self.edits.iter().map(|e| e.bytes.len()).sum::<usize>());
+        let mut out =
+            Vec::with_capacity(end + self.edits.iter().map(|e| e.bytes.len()).sum::<usize>());
         let mut pos = 0usize;
         for e in &self.edits {
             let (s, t) = (e.start as usize, e.end as usize);
@@ -166,7 +173,8 @@ mod tests {
         let m = Message::parse(REQ, &Limits::default()).unwrap();
         let mut e = Editor::new(&m);
         e.set_request_uri(b"sip:1555@198.51.100.10:5060").unwrap();
-        e.push_via(b"SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKnew;rport").unwrap();
+        e.push_via(b"SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKnew;rport")
+            .unwrap();
         e.set_max_forwards(69);
         e.remove_header("X-FOO");
         e.add_header("X-Customer", b"acme").unwrap();
@@ -193,6 +201,9 @@ X-Customer: acme\r\n\
         assert!(e.add_header("X A", b"1").is_err());
         e.set_max_forwards(70);
         let out = String::from_utf8(e.finish()).unwrap();
-        assert!(out.ends_with("Max-Forwards: 70\r\nContent-Length: 5\r\n\r\nv=0\r\n"), "{out}");
+        assert!(
+            out.ends_with("Max-Forwards: 70\r\nContent-Length: 5\r\n\r\nv=0\r\n"),
+            "{out}"
+        );
     }
 }

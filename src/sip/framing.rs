@@ -29,7 +29,10 @@ pub enum FrameError {
 
 /// Frames the first message in `buf`.
 pub fn frame(buf: &[u8], limits: &Limits) -> Result<Frame, FrameError> {
-    let crlf = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+    let crlf = buf
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
     if crlf > 0 {
         if buf.starts_with(b"\r\n\r\n") {
             return Ok(Frame::KeepAlive { len: 4, pong: true });
@@ -69,7 +72,8 @@ pub fn frame(buf: &[u8], limits: &Limits) -> Result<Frame, FrameError> {
         if !(name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l")) {
             continue;
         }
-        let v = parse_u32(trim(&line[colon + 1..])).ok_or(FrameError::BadContentLength { header_len })?;
+        let v = parse_u32(trim(&line[colon + 1..]))
+            .ok_or(FrameError::BadContentLength { header_len })?;
         if content_length.is_some_and(|prev| prev != v) {
             return Err(FrameError::BadContentLength { header_len });
         }
@@ -110,19 +114,42 @@ mod tests {
 
     #[test]
     fn keepalives() {
-        assert_eq!(frame(b"\r\n\r\nINVITE", &L), Ok(Frame::KeepAlive { len: 4, pong: true }));
+        assert_eq!(
+            frame(b"\r\n\r\nINVITE", &L),
+            Ok(Frame::KeepAlive { len: 4, pong: true })
+        );
         assert_eq!(frame(b"\r\n", &L), Ok(Frame::Incomplete));
-        assert_eq!(frame(b"\r\nINV", &L), Ok(Frame::KeepAlive { len: 2, pong: false }));
+        assert_eq!(
+            frame(b"\r\nINV", &L),
+            Ok(Frame::KeepAlive {
+                len: 2,
+                pong: false
+            })
+        );
     }
 
     #[test]
     fn malformed_and_oversized() {
         let neg = b"INVITE sip:a SIP/2.0\r\nContent-Length: -999\r\n\r\n";
-        assert!(matches!(frame(neg, &L), Err(FrameError::BadContentLength { .. })));
+        assert!(matches!(
+            frame(neg, &L),
+            Err(FrameError::BadContentLength { .. })
+        ));
         let two = b"INVITE sip:a SIP/2.0\r\nl: 13\r\nContent-Length: 5\r\n\r\n";
-        assert!(matches!(frame(two, &L), Err(FrameError::BadContentLength { .. })));
+        assert!(matches!(
+            frame(two, &L),
+            Err(FrameError::BadContentLength { .. })
+        ));
         let big = b"INVITE sip:a SIP/2.0\r\nl: 9999\r\n\r\n";
-        assert!(matches!(frame(big, &L), Err(FrameError::TooLarge { header_len: Some(_) })));
-        assert!(matches!(frame(&[b'A'; 300], &L), Err(FrameError::TooLarge { header_len: None })));
+        assert!(matches!(
+            frame(big, &L),
+            Err(FrameError::TooLarge {
+                header_len: Some(_)
+            })
+        ));
+        assert!(matches!(
+            frame(&[b'A'; 300], &L),
+            Err(FrameError::TooLarge { header_len: None })
+        ));
     }
 }

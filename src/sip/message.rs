@@ -200,7 +200,10 @@ impl<'a> Message<'a> {
             note(Defect::TooLarge("Message Too Large"));
         }
         // RFC 3261 §7.5: ignore CRLFs before the start line.
-        let mut pos = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        let mut pos = buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
         if pos == buf.len() {
             return Err(ParseError::Empty);
         }
@@ -241,7 +244,9 @@ impl<'a> Message<'a> {
                         }
                         h.line.end = next as u32;
                     }
-                    None => note(Defect::Malformed("Bad Request (continuation line before any header)")),
+                    None => note(Defect::Malformed(
+                        "Bad Request (continuation line before any header)",
+                    )),
                 }
                 pos = next;
                 continue;
@@ -284,7 +289,9 @@ impl<'a> Message<'a> {
             Some(e) => e,
             None => {
                 if !truncated {
-                    note(Defect::Malformed("Bad Request (no empty line after headers)"));
+                    note(Defect::Malformed(
+                        "Bad Request (no empty line after headers)",
+                    ));
                 }
                 pos = buf.len();
                 buf.len()
@@ -295,20 +302,25 @@ impl<'a> Message<'a> {
         // the rest of the buffer.
         let remaining = buf.len() - pos;
         let mut content_length: Option<u32> = None;
-        for h in headers.iter().filter(|h| h.name == HeaderName::ContentLength) {
+        for h in headers
+            .iter()
+            .filter(|h| h.name == HeaderName::ContentLength)
+        {
             match parse_u32(&buf[h.value.range()]) {
                 None => note(Defect::Malformed("Bad Request (invalid Content-Length)")),
                 Some(v) => match content_length {
-                    Some(prev) if prev != v => {
-                        note(Defect::Malformed("Bad Request (conflicting Content-Length headers)"))
-                    }
+                    Some(prev) if prev != v => note(Defect::Malformed(
+                        "Bad Request (conflicting Content-Length headers)",
+                    )),
                     _ => content_length = Some(v),
                 },
             }
         }
         let body_len = match content_length {
             Some(cl) if cl as usize > remaining && !truncated => {
-                note(Defect::Malformed("Bad Request (Content-Length larger than the message body)"));
+                note(Defect::Malformed(
+                    "Bad Request (Content-Length larger than the message body)",
+                ));
                 remaining
             }
             Some(cl) => (cl as usize).min(remaining),
@@ -403,13 +415,17 @@ impl<'a> Message<'a> {
 
     /// Header lines whose name equals `name` case-insensitively (for
     /// headers that are [`HeaderName::Other`]); compact forms are resolved.
-    pub fn fields_by_name<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s HeaderField> + 's {
+    pub fn fields_by_name<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s HeaderField> + 's {
         let known = HeaderName::classify(name.as_bytes());
         self.headers.iter().filter(move |h| {
             if known != HeaderName::Other {
                 h.name == known
             } else {
-                h.name == HeaderName::Other && self.slice(h.raw_name).eq_ignore_ascii_case(name.as_bytes())
+                h.name == HeaderName::Other
+                    && self.slice(h.raw_name).eq_ignore_ascii_case(name.as_bytes())
             }
         })
     }
@@ -493,7 +509,11 @@ fn line_bounds(buf: &[u8], pos: usize) -> (usize, usize) {
     match memchr::memchr(b'\n', &buf[pos..]) {
         Some(i) => {
             let nl = pos + i;
-            let end = if nl > pos && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+            let end = if nl > pos && buf[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
             (end, nl + 1)
         }
         None => (buf.len(), buf.len()),
@@ -515,14 +535,18 @@ fn parse_start_line<'a>(
     if let Some(rest) = line.strip_prefix(b"SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
         if !rest.starts_with(b"2.0 ") {
-            return Err(ParseError::BadResponse("unsupported SIP version in status line"));
+            return Err(ParseError::BadResponse(
+                "unsupported SIP version in status line",
+            ));
         }
         let rest = &rest[4..];
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
         if digits != 3 || (rest.len() > 3 && rest[3] != b' ') {
             return Err(ParseError::BadResponse("status code is not three digits"));
         }
-        let code = u16::from(rest[0] - b'0') * 100 + u16::from(rest[1] - b'0') * 10 + u16::from(rest[2] - b'0');
+        let code = u16::from(rest[0] - b'0') * 100
+            + u16::from(rest[1] - b'0') * 10
+            + u16::from(rest[2] - b'0');
         if !(100..=699).contains(&code) {
             return Err(ParseError::BadResponse("status code out of range"));
         }
@@ -603,11 +627,17 @@ v=0\r";
         assert_eq!(m.method(), Some(Method::Known(rsip::Method::Invite)));
         assert_eq!(m.request_uri(), Some(&b"sip:+15551234567@10.0.0.1"[..]));
         assert_eq!(m.headers().len(), 9);
-        assert_eq!(m.call_id(), Some(&b"a84b4c76e66710@pc33.atlanta.example.com"[..]));
+        assert_eq!(
+            m.call_id(),
+            Some(&b"a84b4c76e66710@pc33.atlanta.example.com"[..])
+        );
         let cseq = m.cseq().unwrap().unwrap();
         assert_eq!((cseq.seq, cseq.method), (314159, &b"INVITE"[..]));
         assert_eq!(m.max_forwards(), Some(Ok(70)));
-        assert_eq!(m.top_via().unwrap().unwrap().branch, Some(&b"z9hG4bK776asdhds"[..]));
+        assert_eq!(
+            m.top_via().unwrap().unwrap().branch,
+            Some(&b"z9hG4bK776asdhds"[..])
+        );
         assert_eq!(m.from().unwrap().unwrap().tag(), Some(&b"1928301774"[..]));
         assert_eq!(m.body(), b"v=0\r");
         assert_eq!(&m.buf()[m.headers_end()..m.headers_end() + 2], b"\r\n");
@@ -629,7 +659,13 @@ v=0\r";
     fn responses_and_garbage() {
         let m = parse(b"SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP a\r\n\r\n");
         assert_eq!(m.status(), Some(180));
-        assert_eq!(m.slice(match m.start_line() { StartLine::Response { reason, .. } => *reason, _ => unreachable!() }), b"Ringing");
+        assert_eq!(
+            m.slice(match m.start_line() {
+                StartLine::Response { reason, .. } => *reason,
+                _ => unreachable!(),
+            }),
+            b"Ringing"
+        );
         let m = parse(b"SIP/2.0 100 \r\n\r\n");
         assert_eq!(m.status(), Some(100));
         assert!(Message::parse(b"SIP/2.0 4294967301 x\r\n\r\n", &Limits::default()).is_err());
@@ -642,15 +678,30 @@ v=0\r";
         let m = parse(b"INVITE  sip:a@b  SIP/2.0\r\nVia: SIP/2.0/UDP a\r\n\r\n");
         assert!(matches!(m.defect(), Some(Defect::Malformed(_))));
         let m = parse(b"OPTIONS sip:a@b SIP/7.0\r\n\r\n");
-        assert!(matches!(m.start_line(), StartLine::Request { version: Version::Unsupported, .. }));
+        assert!(matches!(
+            m.start_line(),
+            StartLine::Request {
+                version: Version::Unsupported,
+                ..
+            }
+        ));
         let m = parse(b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 9999\r\n\r\nabc");
         assert!(matches!(m.defect(), Some(Defect::Malformed(r)) if r.contains("larger")));
         let m = parse(b"INVITE sip:a@b SIP/2.0\r\nl: 13\r\nContent-Length: 5\r\n\r\n0123456789abc");
         assert!(matches!(m.defect(), Some(Defect::Malformed(r)) if r.contains("conflicting")));
         let m = parse(b"INVITE sip:a@b SIP/2.0\r\nContent-Length: -999\r\n\r\n");
-        assert!(matches!(m.defect(), Some(Defect::Malformed(r)) if r.contains("invalid Content-Length")));
-        let limits = Limits { max_headers: 2, ..Limits::default() };
-        let m = Message::parse(b"OPTIONS sip:a@b SIP/2.0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &limits).unwrap();
+        assert!(
+            matches!(m.defect(), Some(Defect::Malformed(r)) if r.contains("invalid Content-Length"))
+        );
+        let limits = Limits {
+            max_headers: 2,
+            ..Limits::default()
+        };
+        let m = Message::parse(
+            b"OPTIONS sip:a@b SIP/2.0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+            &limits,
+        )
+        .unwrap();
         assert!(matches!(m.defect(), Some(Defect::TooLarge(_))));
         assert_eq!(m.headers().len(), 2);
     }

@@ -23,7 +23,9 @@ pub use addr::NameAddr;
 pub use edit::{EditError, Editor};
 pub use framing::{Frame, FrameError, frame};
 pub use header::HeaderName;
-pub use message::{CSeq, Defect, HeaderField, Limits, Message, Method, ParseError, Span, StartLine, Version};
+pub use message::{
+    CSeq, Defect, HeaderField, Limits, Message, Method, ParseError, Span, StartLine, Version,
+};
 pub use response::write_response;
 pub use status::reason_phrase;
 pub use uri::{Scheme, Uri};

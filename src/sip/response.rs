@@ -2,7 +2,7 @@
 //! and CSeq copied from the request, `received`/`rport` filled in on the top
 //! Via (§18.2.1, RFC 3581), a To-tag added where the caller gives one.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::header::HeaderName;
 use super::message::Message;
@@ -14,13 +14,12 @@ pub type ExtraHeaders<'x> = &'x [(&'x str, &'x [u8])];
 
 /// Builds a complete response with an empty body into `out`.
 ///
-/// * `src_ip`/`src_port`: where the request came from (for `received`/`rport`).
+/// * `src`: where the request came from (for `received`/`rport`).
 /// * `to_tag`: added to To unless it already carries a tag.
 pub fn write_response(
     out: &mut Vec<u8>,
     req: &Message<'_>,
-    src_ip: IpAddr,
-    src_port: u16,
+    src: SocketAddr,
     code: u16,
     reason: &str,
     to_tag: Option<&[u8]>,
@@ -36,14 +35,19 @@ pub fn write_response(
     for value in req.list(HeaderName::Via) {
         out.extend_from_slice(b"Via: ");
         if first {
-            write_top_via(out, value, src_ip, src_port);
+            write_top_via(out, value, src.ip(), src.port());
             first = false;
         } else {
-            out.extend_from_slice(value);
+            push_unfolded(out, value);
         }
         out.extend_from_slice(b"\r\n");
     }
-    for name in [HeaderName::From, HeaderName::To, HeaderName::CallId, HeaderName::CSeq] {
+    for name in [
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::CallId,
+        HeaderName::CSeq,
+    ] {
         // Copy only the first occurrence: a request with duplicates is answered
         // with 400, and that answer must stay well-formed.
         let Some(value) = req.value(name) else {
@@ -51,14 +55,13 @@ pub fn write_response(
         };
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        if name == HeaderName::To {
-            if let Some(tag) = to_tag {
-                if !has_tag(value) {
-                    out.extend_from_slice(b";tag=");
-                    out.extend_from_slice(tag);
-                }
-            }
+        push_unfolded(out, value);
+        if name == HeaderName::To
+            && let Some(tag) = to_tag
+            && !has_tag(value)
+        {
+            out.extend_from_slice(b";tag=");
+            out.extend_from_slice(tag);
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -69,6 +72,28 @@ pub fn write_response(
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+}
+
+/// Copies a header value, replacing each folded line break (CRLF plus
+/// indentation) by one space, so answers never carry folding.
+pub fn push_unfolded(out: &mut Vec<u8>, value: &[u8]) {
+    if memchr::memchr2(b'\r', b'\n', value).is_none() {
+        out.extend_from_slice(value);
+        return;
+    }
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b == b'\r' || b == b'\n' {
+            while i < value.len() && super::scan::is_lws(value[i]) {
+                i += 1;
+            }
+            out.push(b' ');
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
 }
 
 /// Stops a value at the first CR, LF or NUL so nothing can inject a header.
@@ -89,8 +114,11 @@ fn has_tag(to_value: &[u8]) -> bool {
                 Some(i) => &to_value[i..],
                 None => to_value,
             };
-            find_param(&after[after.iter().position(|&b| b == b';').unwrap_or(after.len())..], b"tag")
-                .is_some()
+            find_param(
+                &after[after.iter().position(|&b| b == b';').unwrap_or(after.len())..],
+                b"tag",
+            )
+            .is_some()
         }
     }
 }
@@ -99,17 +127,21 @@ fn has_tag(to_value: &[u8]) -> bool {
 /// the source address and filling an empty `rport` (RFC 3581 §4).
 fn write_top_via(out: &mut Vec<u8>, value: &[u8], src_ip: IpAddr, src_port: u16) {
     let Ok(via) = Via::parse(value) else {
-        out.extend_from_slice(value);
+        push_unfolded(out, value);
         return;
     };
     let params_at = via.params.as_ptr() as usize - value.as_ptr() as usize;
     let (head, params) = value.split_at(params_at);
-    out.extend_from_slice(head);
+    push_unfolded(out, head);
     let mut ip_buf = String::new();
     let host_is_src = {
         use std::fmt::Write;
         let _ = write!(ip_buf, "{src_ip}");
-        let host = via.host.strip_prefix(b"[").and_then(|h| h.strip_suffix(b"]")).unwrap_or(via.host);
+        let host = via
+            .host
+            .strip_prefix(b"[")
+            .and_then(|h| h.strip_suffix(b"]"))
+            .unwrap_or(via.host);
         std::str::from_utf8(host)
             .ok()
             .and_then(|h| h.parse::<IpAddr>().ok())
@@ -127,7 +159,7 @@ fn write_top_via(out: &mut Vec<u8>, value: &[u8], src_ip: IpAddr, src_port: u16)
             out.extend_from_slice(b"rport=");
             out.extend_from_slice(itoa::Buffer::new().format(src_port).as_bytes());
         } else {
-            out.extend_from_slice(seg);
+            push_unfolded(out, seg);
         }
     }
     if !host_is_src || via.rport.is_some() {
@@ -147,7 +179,15 @@ mod tests {
         let m = Message::parse(raw, &Limits::default()).unwrap();
         let mut out = Vec::new();
         let ip: IpAddr = "192.0.2.9".parse().unwrap();
-        write_response(&mut out, &m, ip, 40000, 302, "Moved Temporarily", Some(b"abc"), &[("Contact", b"<sip:1@gw>")]);
+        write_response(
+            &mut out,
+            &m,
+            SocketAddr::new(ip, 40000),
+            302,
+            "Moved Temporarily",
+            Some(b"abc"),
+            &[("Contact", b"<sip:1@gw>")],
+        );
         let s = String::from_utf8(out).unwrap();
         assert_eq!(
             s,
@@ -168,7 +208,15 @@ Content-Length: 0\r\n\r\n"
         let raw = b"OPTIONS sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK1\r\nTo: <sip:h>;tag=x\r\n\r\n";
         let m = Message::parse(raw, &Limits::default()).unwrap();
         let mut out = Vec::new();
-        write_response(&mut out, &m, "192.0.2.9".parse().unwrap(), 5060, 200, "OK\r\nX: injected", Some(b"new"), &[]);
+        write_response(
+            &mut out,
+            &m,
+            "192.0.2.9:5060".parse().unwrap(),
+            200,
+            "OK\r\nX: injected",
+            Some(b"new"),
+            &[],
+        );
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK1\r\nTo: <sip:h>;tag=x\r\n"), "{s}");
         assert!(!s.contains("injected"));

@@ -80,14 +80,13 @@ impl<'a> Uri<'a> {
 
     /// Looks up a URI parameter by case-insensitive name.
     pub fn param(&self, name: &[u8]) -> Option<Option<&'a [u8]>> {
-        self.params
-            .split(|&b| b == b';')
-            .skip(1)
-            .find_map(|p| match p.iter().position(|&b| b == b'=') {
+        self.params.split(|&b| b == b';').skip(1).find_map(|p| {
+            match p.iter().position(|&b| b == b'=') {
                 Some(eq) if p[..eq].eq_ignore_ascii_case(name) => Some(Some(&p[eq + 1..])),
                 None if p.eq_ignore_ascii_case(name) => Some(None),
                 _ => None,
-            })
+            }
+        })
     }
 }
 
@@ -129,7 +128,11 @@ fn valid_escapes(s: &[u8]) -> bool {
 }
 
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
+        )
 }
 
 fn is_password_char(b: u8) -> bool {
@@ -137,12 +140,19 @@ fn is_password_char(b: u8) -> bool {
 }
 
 fn is_param_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'=' | b';')
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'=' | b';'
+        )
 }
 
 fn is_header_char(b: u8) -> bool {
     is_unreserved(b)
-        || matches!(b, b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&')
+        || matches!(
+            b,
+            b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+        )
 }
 
 fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
@@ -157,10 +167,10 @@ fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
         if user.is_empty() || !user.iter().all(|&b| is_user_char(b)) || !valid_escapes(user) {
             return Err("invalid user part in URI");
         }
-        if let Some(pw) = password {
-            if !pw.iter().all(|&b| is_password_char(b)) || !valid_escapes(pw) {
-                return Err("invalid password in URI");
-            }
+        if let Some(pw) = password
+            && (!pw.iter().all(|&b| is_password_char(b)) || !valid_escapes(pw))
+        {
+            return Err("invalid password in URI");
         }
         uri.user = Some(user);
         uri.password = password;
@@ -185,10 +195,10 @@ fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
     {
         return Err("invalid URI parameters");
     }
-    if let Some(h) = headers {
-        if h.is_empty() || !h.iter().all(|&b| is_header_char(b)) || !valid_escapes(h) {
-            return Err("invalid URI headers");
-        }
+    if let Some(h) = headers
+        && (h.is_empty() || !h.iter().all(|&b| is_header_char(b)) || !valid_escapes(h))
+    {
+        return Err("invalid URI headers");
     }
     uri.params = params;
     uri.headers = headers;
@@ -201,7 +211,11 @@ pub fn split_hostport(hp: &[u8]) -> Option<(&[u8], Option<u16>)> {
         let close = memchr::memchr(b']', hp)?;
         let host = &hp[..=close];
         let inner = &host[1..host.len() - 1];
-        if inner.is_empty() || !inner.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+        if inner.is_empty()
+            || !inner
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
             return None;
         }
         match &hp[close + 1..] {
@@ -218,7 +232,11 @@ pub fn split_hostport(hp: &[u8]) -> Option<(&[u8], Option<u16>)> {
     if host.is_empty() {
         return None;
     }
-    if host[0] != b'[' && !host.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+    if host[0] != b'['
+        && !host
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
         return None;
     }
     let port = match port {
@@ -283,7 +301,9 @@ mod tests {
     #[test]
     fn rfc4475_uris() {
         // intmeth: the user part may hold ? , ; / and a password.
-        let u = ok("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
+        let u = ok(
+            "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
+        );
         assert_eq!(u.host, b"example.com");
         assert!(u.password.is_some());
         // semiuri: user part `user;par=u%40example.net`.

@@ -90,7 +90,9 @@ pub fn validate_request<'a>(msg: &Message<'a>) -> Result<Request<'a>, Rejection>
     let to = NameAddr::parse(single(msg, HeaderName::To)?).map_err(|e| detail("To", e))?;
     let cseq = CSeq::parse(single(msg, HeaderName::CSeq)?).map_err(|e| detail("CSeq", e))?;
     if cseq.method != method.as_bytes() {
-        return Err(Rejection::bad("Bad Request (CSeq method does not match the request method)"));
+        return Err(Rejection::bad(
+            "Bad Request (CSeq method does not match the request method)",
+        ));
     }
     let max_forwards = match msg.count(HeaderName::MaxForwards) {
         0 => None,
@@ -99,7 +101,11 @@ pub fn validate_request<'a>(msg: &Message<'a>) -> Result<Request<'a>, Rejection>
                 .and_then(Result::ok)
                 .ok_or_else(|| Rejection::bad("Bad Request (invalid Max-Forwards)"))?,
         ),
-        _ => return Err(Rejection::bad("Bad Request (more than one Max-Forwards header)")),
+        _ => {
+            return Err(Rejection::bad(
+                "Bad Request (more than one Max-Forwards header)",
+            ));
+        }
     };
 
     let mut via = None;
@@ -159,13 +165,34 @@ mod tests {
     fn names_the_problem() {
         let cases = [
             (BASE.replace("Call-ID: x\r\n", ""), "missing Call-ID"),
-            (BASE.replace("To: <sip:1555@h>\r\n", "To: <sip:1555@h>\r\nt: <sip:2@h>\r\n"), "more than one To"),
-            (BASE.replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS"), "CSeq method"),
-            (BASE.replace("CSeq: 1 INVITE", "CSeq: 99999999999 INVITE"), "CSeq"),
-            (BASE.replace("Max-Forwards: 70", "Max-Forwards: ten"), "Max-Forwards"),
+            (
+                BASE.replace(
+                    "To: <sip:1555@h>\r\n",
+                    "To: <sip:1555@h>\r\nt: <sip:2@h>\r\n",
+                ),
+                "more than one To",
+            ),
+            (
+                BASE.replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS"),
+                "CSeq method",
+            ),
+            (
+                BASE.replace("CSeq: 1 INVITE", "CSeq: 99999999999 INVITE"),
+                "CSeq",
+            ),
+            (
+                BASE.replace("Max-Forwards: 70", "Max-Forwards: ten"),
+                "Max-Forwards",
+            ),
             (BASE.replace("branch=z9hG4bK1", "branch=z9hG4bK1;;"), "Via"),
-            (BASE.replace("INVITE sip:1555@h SIP", "INVITE <sip:1555@h> SIP"), "Request-URI"),
-            (BASE.replace("INVITE sip:1555@h SIP", "INVITE sip:1555@h?Route=x SIP"), "headers in the Request-URI"),
+            (
+                BASE.replace("INVITE sip:1555@h SIP", "INVITE <sip:1555@h> SIP"),
+                "Request-URI",
+            ),
+            (
+                BASE.replace("INVITE sip:1555@h SIP", "INVITE sip:1555@h?Route=x SIP"),
+                "headers in the Request-URI",
+            ),
         ];
         for (msg, want) in cases {
             let err = check(&msg).unwrap_err();

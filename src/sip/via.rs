@@ -125,7 +125,8 @@ mod tests {
         let v = Via::parse(b"SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw").unwrap();
         assert_eq!(v.host, b"192.0.2.2");
         assert!(!v.has_rfc3261_branch());
-        let v = Via::parse(b"SIP/2.0/TCP [2001:db8::9]:5070;received=2001:db8::1;rport=1234").unwrap();
+        let v =
+            Via::parse(b"SIP/2.0/TCP [2001:db8::9]:5070;received=2001:db8::1;rport=1234").unwrap();
         assert_eq!(v.host, b"[2001:db8::9]");
         assert_eq!(v.rport, Some(Some(1234)));
         let v = Via::parse(b"SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK").unwrap();

@@ -121,7 +121,11 @@ impl Listeners {
     }
 
     /// Serves until `shutdown` resolves.
-    pub async fn serve(self, pipeline: Arc<Pipeline>, shutdown: impl std::future::Future<Output = ()>) {
+    pub async fn serve(
+        self,
+        pipeline: Arc<Pipeline>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
         for (t, a) in self.local_addrs() {
             info!("listening on {t} {a}");
         }
@@ -131,7 +135,12 @@ impl Listeners {
         }
         let conn_limit = Arc::new(tokio::sync::Semaphore::new(self.tcp_max_connections));
         for l in self.tcp {
-            tasks.spawn(tcp::serve(l, pipeline.clone(), conn_limit.clone(), self.tcp_idle));
+            tasks.spawn(tcp::serve(
+                l,
+                pipeline.clone(),
+                conn_limit.clone(),
+                self.tcp_idle,
+            ));
         }
         shutdown.await;
         tasks.abort_all();

@@ -87,10 +87,10 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, pipeline: &Pipeline
                 Ok(Frame::Message(n)) => {
                     let reply = pipeline.handle(&buf[..n], peer, Transport::Tcp);
                     buf.advance(n);
-                    if let Some(r) = reply {
-                        if !write(&mut stream, &r.bytes).await {
-                            return;
-                        }
+                    if let Some(r) = reply
+                        && !write(&mut stream, &r.bytes).await
+                    {
+                        return;
                     }
                 }
                 Ok(Frame::KeepAlive { len, pong }) => {
@@ -109,14 +109,18 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, pipeline: &Pipeline
                             513,
                             "Message Too Large",
                         ),
-                        FrameError::BadContentLength { header_len } => {
-                            (Some(header_len), 400, "Bad Request (invalid Content-Length)")
-                        }
+                        FrameError::BadContentLength { header_len } => (
+                            Some(header_len),
+                            400,
+                            "Bad Request (invalid Content-Length)",
+                        ),
                     };
                     debug!(%peer, error = %e, "tcp framing error; closing");
                     if let Some(h) = header_len {
                         let h = h.min(buf.len());
-                        if let Some(r) = pipeline.reject_unframed(&buf[..h], peer, Transport::Tcp, code, reason) {
+                        if let Some(r) =
+                            pipeline.reject_unframed(&buf[..h], peer, Transport::Tcp, code, reason)
+                        {
                             let _ = write(&mut stream, &r.bytes).await;
                         }
                     }

@@ -37,10 +37,10 @@ pub(super) async fn serve(sock: Arc<UdpSocket>, pipeline: Arc<Pipeline>) {
                 continue;
             }
         };
-        if let Some(reply) = pipeline.handle(&buf[..n], src, Transport::Udp) {
-            if let Err(e) = sock.send_to(&reply.bytes, reply.to).await {
-                warn!(to = %reply.to, error = %e, "udp send failed");
-            }
+        if let Some(reply) = pipeline.handle(&buf[..n], src, Transport::Udp)
+            && let Err(e) = sock.send_to(&reply.bytes, reply.to).await
+        {
+            warn!(to = %reply.to, error = %e, "udp send failed");
         }
     }
 }

@@ -1,0 +1,212 @@
+//! Test harness: runs the real `sipforge` binary on ephemeral loopback ports
+//! and talks SIP to it over real sockets.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A config for tests: redirect mode, loopback, ephemeral ports, customer
+/// `acme` = 127.0.0.1 only (so 127.0.0.2 is a stranger).
+pub const TEST_CONFIG: &str = r#"
+[server]
+listen_udp = ["127.0.0.1:0"]
+listen_tcp = ["127.0.0.1:0"]
+mode = "redirect"
+
+[[carriers]]
+id = "carrier-a"
+gateways = ["198.51.100.10:5060", "198.51.100.11:5060;transport=tcp"]
+
+[[carriers]]
+id = "carrier-b"
+gateways = ["[2001:db8::5]:5080"]
+
+[[customers]]
+id = "acme"
+sources = ["127.0.0.1/32"]
+routes = [
+  { prefix = "1", carriers = ["carrier-a", "carrier-b"] },
+  { prefix = "44", carriers = ["carrier-b"] },
+]
+"#;
+
+/// A running sidecar; killed on drop.
+pub struct Sidecar {
+    child: Child,
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+    pub log: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Sidecar {
+    pub fn start() -> Sidecar {
+        Self::start_with(TEST_CONFIG)
+    }
+
+    pub fn start_with(config: &str) -> Sidecar {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sipforge.toml");
+        std::fs::write(&path, config).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sipforge"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .env("RUST_LOG", "info,sipforge=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sipforge");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(rest.trim().to_string());
+                }
+                log2.lock().unwrap().push(line);
+            }
+        });
+        let (mut udp, mut tcp) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while udp.is_none() || tcp.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(l) = rx.recv_timeout(left) else {
+                let _ = child.kill();
+                panic!(
+                    "sipforge did not start; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
+            };
+            let (t, a) = l.split_once(' ').expect("listening line");
+            let a: SocketAddr = a.parse().expect("addr");
+            match t {
+                "udp" => udp = Some(a),
+                "tcp" => tcp = Some(a),
+                _ => {}
+            }
+        }
+        Sidecar {
+            child,
+            udp: udp.unwrap(),
+            tcp: tcp.unwrap(),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// True while the process runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A UDP client socket bound to `local` (e.g. "127.0.0.1:0" or "127.0.0.2:0").
+pub fn udp_client(local: &str) -> UdpSocket {
+    let s = UdpSocket::bind(local).expect("bind udp client");
+    s.set_read_timeout(Some(Duration::from_millis(2000)))
+        .unwrap();
+    s
+}
+
+/// Receives one datagram, or `None` after the socket's read timeout.
+pub fn recv(sock: &UdpSocket) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 65_535];
+    match sock.recv_from(&mut buf) {
+        Ok((n, _)) => Some(buf[..n].to_vec()),
+        Err(_) => None,
+    }
+}
+
+/// Sends and waits for one reply.
+pub fn udp_exchange(sock: &UdpSocket, to: SocketAddr, msg: &[u8]) -> Option<Vec<u8>> {
+    sock.send_to(msg, to).expect("send");
+    recv(sock)
+}
+
+/// Status code of a response.
+pub fn status(resp: &[u8]) -> u16 {
+    let s = String::from_utf8_lossy(resp);
+    s.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not a response: {s}"))
+}
+
+/// All values of a header (by exact case-insensitive name) in a response.
+pub fn header_values(resp: &[u8], name: &str) -> Vec<String> {
+    let s = String::from_utf8_lossy(resp);
+    s.split("\r\n")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_string())
+        .collect()
+}
+
+/// A minimal INVITE with a given Request-URI user, Call-ID and branch.
+pub fn invite(user: &str, call_id: &str, branch: &str, local: SocketAddr) -> Vec<u8> {
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    format!(
+        "INVITE sip:{user}@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {local};branch=z9hG4bK{branch};rport\r\n\
+Max-Forwards: 70\r\n\
+From: \"Alice\" <sip:15550001111@127.0.0.1>;tag=t{branch}\r\n\
+To: <sip:{user}@127.0.0.1>\r\n\
+Call-ID: {call_id}\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: <sip:15550001111@{local}>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+    .into_bytes()
+}
+
+/// A TCP connection to the sidecar with a read timeout.
+pub fn tcp_connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("tcp connect");
+    s.set_read_timeout(Some(Duration::from_millis(2000)))
+        .unwrap();
+    s
+}
+
+/// Reads one SIP message framed by Content-Length from a stream.
+pub fn tcp_read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let cl: usize = header_values(&buf, "Content-Length")
+        .first()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; cl];
+    s.read_exact(&mut body).ok()?;
+    buf.extend_from_slice(&body);
+    Some(buf)
+}
+
+pub fn tcp_send(s: &mut TcpStream, msg: &[u8]) {
+    s.write_all(msg).expect("tcp write");
+}
