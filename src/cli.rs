@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing::{error, info};
 
+use crate::admin::Admin;
 use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -119,6 +120,23 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             }
         };
         let metrics = Arc::new(Metrics::new());
+        let admin = match config.server.admin_listen {
+            Some(addr) => match Admin::bind(addr, metrics.clone()).await {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    error!("{e}");
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            None => None,
+        };
+        if let Some(a) = admin {
+            if let Some(addr) = a.local_addr() {
+                info!("listening on admin http://{addr}");
+            }
+            tokio::spawn(a.serve());
+        }
         let pipeline = Arc::new(Pipeline::new(&config, router, metrics));
         info!(config = %config.source, mode = ?config.server.mode, customers = config.customers.len(), "sipforge starting");
         listeners.serve(pipeline, shutdown_signal()).await;

@@ -16,8 +16,10 @@
 //! * [`pipeline`] — the per-message decision: validate, classify, identify,
 //!   route, answer (redirect mode).
 //! * [`metrics`] — Prometheus counters.
+//! * [`admin`] — the admin HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //! * [`cli`] — the `sipforge` command line; `main.rs` only calls it.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod metrics;

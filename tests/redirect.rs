@@ -364,3 +364,58 @@ fn ipv6_listener_and_customer() {
     assert_eq!(status(&r), 302);
     assert!(header_values(&r, "Via")[0].contains("received=::1"));
 }
+
+/// `GET` over plain HTTP/1.1 on the admin listener; returns the body.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+#[test]
+fn metrics_count_requests_decisions_and_garbage() {
+    let config = common::TEST_CONFIG.replace(
+        "mode = \"redirect\"",
+        "mode = \"redirect\"\nadmin_listen = \"127.0.0.1:0\"",
+    );
+    let sc = Sidecar::start_with(&config);
+    let admin: std::net::SocketAddr = sc
+        .log_text()
+        .lines()
+        .find_map(|l| l.split("listening on admin http://").nth(1))
+        .expect("admin listener logged")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(http_get(admin, "/healthz"), "ok\n");
+    let sock = udp_client("127.0.0.1:0");
+    let local = sock.local_addr().unwrap();
+    sock.send_to(b"\x16\x03\x01 not sip", sc.udp).unwrap();
+    assert_eq!(
+        status(&udp_exchange(&sock, sc.udp, &invite("15551234567", "m1", "m1", local)).unwrap()),
+        302
+    );
+    assert_eq!(
+        status(&udp_exchange(&sock, sc.udp, &invite("999", "m2", "m2", local)).unwrap()),
+        404
+    );
+    let text = http_get(admin, "/metrics");
+    for want in [
+        "sipforge_parse_errors_total{kind=\"garbage\"} 1",
+        "sipforge_sip_requests_total{method=\"INVITE\",transport=\"udp\"} 2",
+        "sipforge_sip_responses_total{code=\"302\",transport=\"udp\"} 1",
+        "sipforge_routing_outcomes_total{customer=\"acme\",outcome=\"redirected\"} 1",
+        "sipforge_routing_outcomes_total{customer=\"acme\",outcome=\"no_route\"} 1",
+    ] {
+        assert!(text.contains(want), "missing {want} in:\n{text}");
+    }
+}

@@ -12,7 +12,11 @@ fn sipsak(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -21,7 +25,11 @@ fn sipsak_options_ping_gets_200() {
     let uri = format!("sip:ping@{}", sc.udp);
     let out = sipsak(&["-vv", "-s", &uri]);
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(0), "sipsak exit 0 means 200 OK:\n{t}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "sipsak exit 0 means 200 OK:\n{t}"
+    );
     assert!(t.contains("SIP/2.0 200 OK"), "{t}");
     assert!(t.contains("Allow: INVITE, ACK, CANCEL, OPTIONS"), "{t}");
 }
@@ -38,12 +46,25 @@ fn sipsak_invite_gets_302_listing_the_carriers() {
     )
     .unwrap();
     let uri = format!("sip:15551234567@{}", sc.udp);
-    let out = sipsak(&["-vv", "--ignore-redirects", "-f", file.to_str().unwrap(), "-s", &uri]);
+    let out = sipsak(&[
+        "-vv",
+        "--ignore-redirects",
+        "-f",
+        file.to_str().unwrap(),
+        "-s",
+        &uri,
+    ]);
     let t = text(&out);
     assert!(t.contains("SIP/2.0 302 Moved Temporarily"), "{t}");
-    let a = t.find("Contact: <sip:15551234567@198.51.100.10:5060>;q=1.0").expect("first carrier-a gateway");
-    let b = t.find("Contact: <sip:15551234567@198.51.100.11:5060;transport=tcp>;q=0.9").expect("second carrier-a gateway");
-    let c = t.find("Contact: <sip:15551234567@[2001:db8::5]:5080>;q=0.8").expect("carrier-b");
+    let a = t
+        .find("Contact: <sip:15551234567@198.51.100.10:5060>;q=1.0")
+        .expect("first carrier-a gateway");
+    let b = t
+        .find("Contact: <sip:15551234567@198.51.100.11:5060;transport=tcp>;q=0.9")
+        .expect("second carrier-a gateway");
+    let c = t
+        .find("Contact: <sip:15551234567@[2001:db8::5]:5080>;q=0.8")
+        .expect("carrier-b");
     assert!(a < b && b < c, "contacts in route order:\n{t}");
     // sipsak reports a non-200 final answer with exit code 1.
     assert_eq!(out.status.code(), Some(1), "{t}");
@@ -51,7 +72,10 @@ fn sipsak_invite_gets_302_listing_the_carriers() {
 
 #[test]
 fn sipsak_from_a_stranger_gets_403() {
-    let config = common::TEST_CONFIG.replace("sources = [\"127.0.0.1/32\"]", "sources = [\"203.0.113.0/24\"]");
+    let config = common::TEST_CONFIG.replace(
+        "sources = [\"127.0.0.1/32\"]",
+        "sources = [\"203.0.113.0/24\"]",
+    );
     let sc = common::Sidecar::start_with(&config);
     let uri = format!("sip:ping@{}", sc.udp);
     let out = sipsak(&["-vv", "-s", &uri]);

@@ -168,6 +168,7 @@ fn validate_server(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
         check_no_dup_addr(list).map_err(|(j, m)| (at.key(key).index(j), m))?;
     }
     if let Some(admin) = s.admin_listen
+        && admin.port() != 0
         && let Some(j) = s.listen_tcp.iter().position(|a| *a == admin)
     {
         return Err((

@@ -83,10 +83,9 @@ impl Sidecar {
                 );
             };
             let (t, a) = l.split_once(' ').expect("listening line");
-            let a: SocketAddr = a.parse().expect("addr");
             match t {
-                "udp" => udp = Some(a),
-                "tcp" => tcp = Some(a),
+                "udp" => udp = udp.or(Some(a.parse().expect("udp addr"))),
+                "tcp" => tcp = tcp.or(Some(a.parse().expect("tcp addr"))),
                 _ => {}
             }
         }
