@@ -1,0 +1,79 @@
+//! Fuzz the whole per-message decision: `Pipeline::handle` with a redirect-mode
+//! config (customer 127.0.0.1/32), from the customer and from a stranger, over
+//! UDP and TCP. Every answer must be one well-formed SIP response.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use libfuzzer_sys::fuzz_target;
+use sipforge::config::Config;
+use sipforge::metrics::Metrics;
+use sipforge::pipeline::Pipeline;
+use sipforge::routing::Router;
+use sipforge::transport::Transport;
+
+const CONFIG: &str = r#"
+[server]
+listen_udp = ["127.0.0.1:5060"]
+mode = "redirect"
+
+[sip]
+max_message_bytes = 4096
+max_headers = 64
+max_line_bytes = 1024
+
+[[carriers]]
+id = "carrier-a"
+gateways = ["198.51.100.10:5060", "198.51.100.11:5060;transport=tcp"]
+
+[[carriers]]
+id = "carrier-b"
+gateways = ["[2001:db8::5]:5080"]
+
+[[customers]]
+id = "acme"
+sources = ["127.0.0.1/32"]
+routes = [
+  { prefix = "1", carriers = ["carrier-a", "carrier-b"] },
+  { prefix = "44", carriers = ["carrier-b"] },
+]
+"#;
+
+fn pipeline() -> &'static Pipeline {
+    static P: OnceLock<Pipeline> = OnceLock::new();
+    P.get_or_init(|| {
+        let cfg = Config::from_toml(CONFIG, "fuzz.toml").expect("config");
+        let router = Router::new(&cfg).expect("router");
+        Pipeline::new(&cfg, router, Arc::new(Metrics::new()))
+    })
+}
+
+fn check_response(out: &[u8]) {
+    assert!(out.starts_with(b"SIP/2.0 "), "{out:?}");
+    assert!(out.ends_with(b"\r\n\r\n"), "{out:?}");
+    let head = &out[..out.len() - 2];
+    for (i, &b) in head.iter().enumerate() {
+        match b {
+            b'\r' => assert_eq!(head.get(i + 1), Some(&b'\n'), "bare CR in {out:?}"),
+            b'\n' => assert!(i > 0 && head[i - 1] == b'\r', "bare LF in {out:?}"),
+            _ => {}
+        }
+    }
+    let cl = head
+        .split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"Content-Length:"))
+        .count();
+    assert_eq!(cl, 1, "{out:?}");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let p = pipeline();
+    let customer: SocketAddr = "127.0.0.1:5062".parse().unwrap();
+    let stranger: SocketAddr = "192.0.2.7:5060".parse().unwrap();
+    for (src, t) in [(customer, Transport::Udp), (stranger, Transport::Tcp)] {
+        if let Some(reply) = p.handle(data, src, t) {
+            check_response(&reply.bytes);
+        }
+    }
+});
