@@ -140,7 +140,10 @@ impl<'m, 'a> Editor<'m, 'a> {
                 header_line("Content-Length", &digits),
             );
         }
-        self.edits.sort_by_key(|e| (e.start, e.seq));
+        // Insertions at an offset go before a replacement starting there, so a
+        // removed line never swallows a header inserted in front of it.
+        self.edits
+            .sort_by_key(|e| (e.start, e.end != e.start, e.seq));
         let buf = msg.buf();
         let end = msg.body_span().end as usize;
         let mut out =
@@ -189,6 +192,20 @@ From: <sip:a@b>;tag=1\r\n\
 Content-Length: 3\r\n\
 X-Customer: acme\r\n\
 \r\nabc"
+        );
+    }
+
+    #[test]
+    fn insert_survives_removal_of_the_line_it_precedes() {
+        let raw = b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nContent-Length: 0\r\n\r\n";
+        let m = Message::parse(raw, &Limits::default()).unwrap();
+        let mut e = Editor::new(&m);
+        e.remove_header("Via");
+        e.push_via(b"SIP/2.0/UDP new;branch=z9hG4bKnew").unwrap();
+        let out = String::from_utf8(e.finish()).unwrap();
+        assert_eq!(
+            out,
+            "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP new;branch=z9hG4bKnew\r\nFrom: <sip:a@b>;tag=1\r\nContent-Length: 0\r\n\r\n"
         );
     }
 

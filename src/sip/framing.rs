@@ -28,6 +28,10 @@ pub enum FrameError {
 }
 
 /// Frames the first message in `buf`.
+///
+/// The header block ends at the first empty line, found line by line exactly
+/// as [`Message::parse`](super::Message::parse) finds it (CRLF or bare LF),
+/// and Content-Length may be folded, so framing and parsing always agree.
 pub fn frame(buf: &[u8], limits: &Limits) -> Result<Frame, FrameError> {
     let crlf = buf
         .iter()
@@ -45,39 +49,59 @@ pub fn frame(buf: &[u8], limits: &Limits) -> Result<Frame, FrameError> {
             pong: false,
         });
     }
-    let header_len = match memchr::memmem::find(buf, b"\r\n\r\n") {
-        Some(i) => i + 4,
-        None => match memchr::memmem::find(buf, b"\n\n") {
-            Some(i) => i + 2,
-            None => {
-                if buf.len() > limits.max_message_bytes {
-                    return Err(FrameError::TooLarge { header_len: None });
-                }
-                return Ok(Frame::Incomplete);
-            }
-        },
-    };
-    if header_len > limits.max_message_bytes {
-        return Err(FrameError::TooLarge { header_len: None });
-    }
     let mut content_length: Option<u32> = None;
-    for line in buf[..header_len].split(|&b| b == b'\n').skip(1) {
-        let Some(colon) = memchr::memchr(b':', line) else {
-            continue;
+    let mut bad_length = false;
+    // The Content-Length value being read, possibly over folded lines.
+    let mut cl_value: Option<Vec<u8>> = None;
+    let mut finish_cl = |v: Option<Vec<u8>>| {
+        let Some(v) = v else { return };
+        match parse_u32(trim(&v)) {
+            Some(n) if content_length.is_none_or(|prev| prev == n) => content_length = Some(n),
+            _ => bad_length = true,
+        }
+    };
+    let mut pos = 0;
+    let mut first = true;
+    let header_len = loop {
+        let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) else {
+            if buf.len() > limits.max_message_bytes {
+                return Err(FrameError::TooLarge { header_len: None });
+            }
+            return Ok(Frame::Incomplete);
         };
-        if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
+        let mut line = &buf[pos..pos + nl];
+        pos += nl + 1;
+        if pos > limits.max_message_bytes {
+            return Err(FrameError::TooLarge { header_len: None });
+        }
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if line.is_empty() {
+            break pos;
+        }
+        if std::mem::take(&mut first) {
+            continue; // the start line
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            if let Some(v) = cl_value.as_mut() {
+                v.push(b' ');
+                v.extend_from_slice(line);
+            }
             continue;
         }
-        let name = trim(&line[..colon]);
-        if !(name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l")) {
-            continue;
+        // A new header line: the previous Content-Length value is complete.
+        finish_cl(cl_value.take());
+        if let Some(colon) = memchr::memchr(b':', line) {
+            let name = trim(&line[..colon]);
+            if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
+                cl_value = Some(line[colon + 1..].to_vec());
+            }
         }
-        let v = parse_u32(trim(&line[colon + 1..]))
-            .ok_or(FrameError::BadContentLength { header_len })?;
-        if content_length.is_some_and(|prev| prev != v) {
-            return Err(FrameError::BadContentLength { header_len });
-        }
-        content_length = Some(v);
+    };
+    finish_cl(cl_value.take());
+    if bad_length {
+        return Err(FrameError::BadContentLength { header_len });
     }
     // RFC 3261 §18.3 makes Content-Length mandatory on streams; a message
     // without one is taken to have no body.
@@ -126,6 +150,19 @@ mod tests {
                 pong: false
             })
         );
+    }
+
+    #[test]
+    fn agrees_with_the_parser_on_line_ends_and_folding() {
+        // An earlier bare-LF blank line ends the first message.
+        let two = b"OPTIONS sip:a SIP/2.0\nl: 0\n\nOPTIONS sip:b SIP/2.0\r\nl: 0\r\n\r\n";
+        assert_eq!(frame(two, &L), Ok(Frame::Message(28)));
+        assert_eq!(
+            frame(b"OPTIONS sip:a SIP/2.0\nl: 0\n\r\n", &L),
+            Ok(Frame::Message(29))
+        );
+        let folded = b"OPTIONS sip:a SIP/2.0\r\nContent-Length:\r\n 3\r\n\r\nabc";
+        assert_eq!(frame(folded, &L), Ok(Frame::Message(folded.len())));
     }
 
     #[test]
