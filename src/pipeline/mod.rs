@@ -280,22 +280,29 @@ impl Pipeline {
         reason: &str,
         extra: &[(&str, &[u8])],
     ) -> Option<Reply> {
-        let top_via = match req {
-            Some(r) => Some(r.via),
-            None => ctx.msg.top_via().and_then(Result::ok),
+        let (top_via, from_tag, to_tagged) = match req {
+            Some(r) => (Some(r.via), r.from.tag(), r.to.tag().is_some()),
+            None => (
+                ctx.msg.top_via().and_then(Result::ok),
+                ctx.msg.from().and_then(Result::ok).and_then(|f| f.tag()),
+                ctx.msg
+                    .value(HeaderName::To)
+                    .is_some_and(crate::sip::response::to_has_tag),
+            ),
         };
-        let tag = self.to_tag(ctx.msg, top_via.as_ref());
+        let tag = self.to_tag(ctx.msg, from_tag, top_via.as_ref().and_then(|v| v.branch));
         let mut headers: Vec<(&str, &[u8])> = Vec::with_capacity(extra.len() + 1);
         headers.extend_from_slice(extra);
         headers.push(("Server", &self.server_header));
-        let mut bytes = Vec::with_capacity(512);
+        let extra_len: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+        let mut bytes = Vec::with_capacity(ctx.msg.headers_end() + extra_len + 96);
         write_response(
             &mut bytes,
             ctx.msg,
             ctx.src,
             code,
             reason,
-            Some(tag.as_bytes()),
+            (!to_tagged).then_some(&tag[..]),
             &headers,
         );
         self.metrics.response(code, ctx.transport);
@@ -307,20 +314,23 @@ impl Pipeline {
 
     /// A To-tag that is the same for every retransmission of a request, so
     /// stateless answers stay consistent (RFC 3261 §16.11 / §17.2.1).
-    fn to_tag(&self, msg: &Message<'_>, via: Option<&Via<'_>>) -> String {
-        let from_tag = msg
-            .from()
-            .and_then(Result::ok)
-            .and_then(|f| f.tag())
-            .unwrap_or_default();
-        let branch = via.and_then(|v| v.branch).unwrap_or_default();
+    fn to_tag(
+        &self,
+        msg: &Message<'_>,
+        from_tag: Option<&[u8]>,
+        branch: Option<&[u8]>,
+    ) -> [u8; 18] {
         let h = self.tag_key.hash_one((
             msg.call_id().unwrap_or_default(),
-            from_tag,
-            branch,
+            from_tag.unwrap_or_default(),
+            branch.unwrap_or_default(),
             msg.value(HeaderName::CSeq).unwrap_or_default(),
         ));
-        format!("sf{h:016x}")
+        let mut tag = *b"sf0000000000000000";
+        for (i, d) in tag[2..].iter_mut().enumerate() {
+            *d = b"0123456789abcdef"[((h >> (60 - 4 * i)) & 15) as usize];
+        }
+        tag
     }
 }
 

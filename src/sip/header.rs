@@ -88,31 +88,40 @@ impl HeaderName {
                 _ => Other,
             };
         }
-        // Dispatch on length first, then compare case-insensitively.
-        let candidates: &[HeaderName] = match name.len() {
-            2 => &[To],
-            3 => &[Via],
-            4 => &[From, CSeq],
-            5 => &[Route, Allow],
-            6 => &[Server],
-            7 => &[CallId, Contact, Require, Subject],
-            8 => &[ReferTo],
-            9 => &[Supported],
-            10 => &[UserAgent],
-            11 => &[Unsupported],
-            12 => &[MaxForwards, RecordRoute, ContentType, AllowEvents],
-            13 => &[ProxyRequire],
-            14 => &[ContentLength],
-            16 => &[ContentEncoding],
-            19 => &[PAssertedIdentity],
-            _ => &[],
+        // Dispatch on (length, lower-cased first byte, distinguishing byte),
+        // then confirm with one case-insensitive comparison.
+        let lower = |i: usize| name[i] | 0x20;
+        let candidate = match (name.len(), lower(0)) {
+            (2, b't') => To,
+            (3, b'v') => Via,
+            (4, b'f') => From,
+            (4, b'c') => CSeq,
+            (5, b'r') => Route,
+            (5, b'a') => Allow,
+            (6, b's') => Server,
+            (7, b'c') if lower(1) == b'a' => CallId,
+            (7, b'c') => Contact,
+            (7, b'r') => Require,
+            (7, b's') => Subject,
+            (8, b'r') => ReferTo,
+            (9, b's') => Supported,
+            (10, b'u') => UserAgent,
+            (11, b'u') => Unsupported,
+            (12, b'm') => MaxForwards,
+            (12, b'r') => RecordRoute,
+            (12, b'c') => ContentType,
+            (12, b'a') => AllowEvents,
+            (13, b'p') => ProxyRequire,
+            (14, b'c') => ContentLength,
+            (16, b'c') => ContentEncoding,
+            (19, b'p') => PAssertedIdentity,
+            _ => return Other,
         };
-        for &c in candidates {
-            if c.as_str().as_bytes().eq_ignore_ascii_case(name) {
-                return c;
-            }
+        if candidate.as_str().as_bytes().eq_ignore_ascii_case(name) {
+            candidate
+        } else {
+            Other
         }
-        Other
     }
 
     /// Headers that may legitimately hold several comma-separated values.

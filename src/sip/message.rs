@@ -256,31 +256,33 @@ impl<'a> Message<'a> {
                 truncated = true;
                 break;
             }
+            // name: token chars, optional SP/HT, then ':' — one pass, no search.
             let line = &buf[pos..line_end];
-            match memchr::memchr(b':', line) {
-                None => note(Defect::Malformed("Bad Request (header line without colon)")),
-                Some(colon) => {
-                    let mut name = &line[..colon];
-                    while let [rest @ .., b' ' | b'\t'] = name {
-                        name = rest;
-                    }
-                    if !is_token_str(name) {
-                        note(Defect::Malformed("Bad Request (invalid header name)"));
-                    } else {
-                        let v = trim(&line[colon + 1..]);
-                        let vstart = if v.is_empty() {
-                            line_end
-                        } else {
-                            offset_of(buf, v)
-                        };
-                        headers.push(HeaderField {
-                            name: HeaderName::classify(name),
-                            raw_name: Span::new(pos, pos + name.len()),
-                            value: Span::new(vstart, vstart + v.len()),
-                            line: Span::new(pos, next),
-                        });
-                    }
-                }
+            let name_len = line.iter().take_while(|&&b| is_token(b)).count();
+            let mut colon = name_len;
+            while matches!(line.get(colon), Some(b' ' | b'\t')) {
+                colon += 1;
+            }
+            if name_len == 0 || line.get(colon) != Some(&b':') {
+                note(Defect::Malformed(if memchr::memchr(b':', line).is_none() {
+                    "Bad Request (header line without colon)"
+                } else {
+                    "Bad Request (invalid header name)"
+                }));
+            } else {
+                let name = &line[..name_len];
+                let v = trim(&line[colon + 1..]);
+                let vstart = if v.is_empty() {
+                    line_end
+                } else {
+                    offset_of(buf, v)
+                };
+                headers.push(HeaderField {
+                    name: HeaderName::classify(name),
+                    raw_name: Span::new(pos, pos + name_len),
+                    value: Span::new(vstart, vstart + v.len()),
+                    line: Span::new(pos, next),
+                });
             }
             pos = next;
         }

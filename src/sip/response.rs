@@ -15,7 +15,8 @@ pub type ExtraHeaders<'x> = &'x [(&'x str, &'x [u8])];
 /// Builds a complete response with an empty body into `out`.
 ///
 /// * `src`: where the request came from (for `received`/`rport`).
-/// * `to_tag`: added to To unless it already carries a tag.
+/// * `to_tag`: appended to To; pass `None` when To already has one
+///   (see [`to_has_tag`]).
 pub fn write_response(
     out: &mut Vec<u8>,
     req: &Message<'_>,
@@ -58,7 +59,6 @@ pub fn write_response(
         push_unfolded(out, value);
         if name == HeaderName::To
             && let Some(tag) = to_tag
-            && !has_tag(value)
         {
             out.extend_from_slice(b";tag=");
             out.extend_from_slice(tag);
@@ -105,7 +105,9 @@ fn sanitize(v: &[u8]) -> &[u8] {
     &v[..end]
 }
 
-fn has_tag(to_value: &[u8]) -> bool {
+/// Whether a To value carries a tag, also for a To that does not parse
+/// (answering a malformed request).
+pub fn to_has_tag(to_value: &[u8]) -> bool {
     match super::addr::NameAddr::parse(to_value) {
         Ok(a) => a.tag().is_some(),
         // Unparseable To (we are answering 400): look for a tag textually.
@@ -133,20 +135,23 @@ fn write_top_via(out: &mut Vec<u8>, value: &[u8], src_ip: IpAddr, src_port: u16)
     let params_at = via.params.as_ptr() as usize - value.as_ptr() as usize;
     let (head, params) = value.split_at(params_at);
     push_unfolded(out, head);
-    let mut ip_buf = String::new();
-    let host_is_src = {
-        use std::fmt::Write;
-        let _ = write!(ip_buf, "{src_ip}");
-        let host = via
-            .host
-            .strip_prefix(b"[")
-            .and_then(|h| h.strip_suffix(b"]"))
-            .unwrap_or(via.host);
-        std::str::from_utf8(host)
+    let mut ip_buf = [0u8; 64];
+    let ip_len = {
+        use std::io::Write;
+        let mut cur = std::io::Cursor::new(&mut ip_buf[..]);
+        let _ = write!(cur, "{src_ip}");
+        cur.position() as usize
+    };
+    let host = via
+        .host
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(via.host);
+    let host_is_src = host == &ip_buf[..ip_len]
+        || std::str::from_utf8(host)
             .ok()
             .and_then(|h| h.parse::<IpAddr>().ok())
-            .is_some_and(|h| h == src_ip)
-    };
+            .is_some_and(|h| h == src_ip);
     // Rewrite the parameter run: fill `rport`, drop a stale `received`.
     for seg in params.split(|&b| b == b';').skip(1) {
         let name_end = seg.iter().position(|&b| b == b'=').unwrap_or(seg.len());
@@ -164,7 +169,7 @@ fn write_top_via(out: &mut Vec<u8>, value: &[u8], src_ip: IpAddr, src_port: u16)
     }
     if !host_is_src || via.rport.is_some() {
         out.extend_from_slice(b";received=");
-        out.extend_from_slice(ip_buf.as_bytes());
+        out.extend_from_slice(&ip_buf[..ip_len]);
     }
 }
 
@@ -207,6 +212,10 @@ Content-Length: 0\r\n\r\n"
     fn no_received_when_host_is_source_and_keeps_existing_tag() {
         let raw = b"OPTIONS sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK1\r\nTo: <sip:h>;tag=x\r\n\r\n";
         let m = Message::parse(raw, &Limits::default()).unwrap();
+        let to = m.value(HeaderName::To).unwrap();
+        assert!(to_has_tag(to));
+        assert!(to_has_tag(b"\"unbalanced <sip:h>;tag=x"));
+        assert!(!to_has_tag(b"<sip:h;tag=x>"));
         let mut out = Vec::new();
         write_response(
             &mut out,
@@ -214,7 +223,7 @@ Content-Length: 0\r\n\r\n"
             "192.0.2.9:5060".parse().unwrap(),
             200,
             "OK\r\nX: injected",
-            Some(b"new"),
+            None,
             &[],
         );
         let s = String::from_utf8(out).unwrap();

@@ -7,24 +7,103 @@ pub fn is_lws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// `token` characters (RFC 3261 §25.1).
+/// Character classes of RFC 3261 §25.1 as bits of one lookup table.
+pub mod class {
+    pub const TOKEN: u8 = 1;
+    pub const UNRESERVED: u8 = 2;
+    /// `user` (unreserved, escaped, user-unreserved).
+    pub const USER: u8 = 4;
+    /// `password`.
+    pub const PASSWORD: u8 = 8;
+    /// URI parameters (`paramchar` plus `;` and `=`).
+    pub const PARAM: u8 = 16;
+    /// URI headers (`hnv-unreserved`, unreserved, escaped, `=` and `&`).
+    pub const HEADER: u8 = 32;
+    /// Host names and IPv4 addresses.
+    pub const HOST: u8 = 64;
+}
+
+static CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let mut c = 0;
+        if alnum
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            )
+        {
+            c |= class::TOKEN;
+        }
+        let unreserved = alnum
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            );
+        if unreserved {
+            c |= class::UNRESERVED;
+        }
+        if unreserved
+            || matches!(
+                b,
+                b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
+            )
+        {
+            c |= class::USER;
+        }
+        if unreserved || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',') {
+            c |= class::PASSWORD;
+        }
+        if unreserved
+            || matches!(
+                b,
+                b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'=' | b';'
+            )
+        {
+            c |= class::PARAM;
+        }
+        if unreserved
+            || matches!(
+                b,
+                b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+            )
+        {
+            c |= class::HEADER;
+        }
+        if alnum || matches!(b, b'-' | b'.') {
+            c |= class::HOST;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// True if `b` is in every class of `mask` (see [`class`]).
+#[inline(always)]
+pub fn is(b: u8, mask: u8) -> bool {
+    CLASSES[usize::from(b)] & mask == mask
+}
+
+/// True if every byte of `s` is in the classes of `mask`.
 #[inline]
+pub fn all(s: &[u8], mask: u8) -> bool {
+    s.iter().all(|&b| is(b, mask))
+}
+
+/// `token` characters (RFC 3261 §25.1).
+#[inline(always)]
 pub fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    is(b, class::TOKEN)
 }
 
 /// `unreserved` characters (alphanum / mark).
-#[inline]
+#[inline(always)]
 pub fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-        )
+    is(b, class::UNRESERVED)
 }
 
 /// Trims LWS (including CR/LF of folded lines) from both ends.
@@ -114,6 +193,11 @@ impl<'a> Iterator for CommaSplit<'a> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let s = self.rest?;
+        if memchr::memchr(b',', s).is_none() {
+            // The common case: one value on the line.
+            self.rest = None;
+            return Some(trim(s));
+        }
         let mut i = 0;
         let mut in_angle = false;
         while i < s.len() {

@@ -1,7 +1,7 @@
 //! URIs: `sip:`/`sips:` (RFC 3261 §19.1, §25.1), `tel:` (RFC 3966) and any other
 //! absolute URI scheme as an opaque value. Zero-copy: every part borrows the input.
 
-use super::scan::{is_lws, is_unreserved};
+use super::scan::{all, class, is_lws};
 
 /// The URI scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,34 +127,6 @@ fn valid_escapes(s: &[u8]) -> bool {
     true
 }
 
-fn is_user_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/'
-        )
-}
-
-fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'%' | b'&' | b'=' | b'+' | b'$' | b',')
-}
-
-fn is_param_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'=' | b';'
-        )
-}
-
-fn is_header_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'%' | b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
-        )
-}
-
 fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
     let mut hostpart = rest;
     if let Some(at) = memchr::memchr(b'@', rest) {
@@ -164,11 +136,11 @@ fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
             Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
             None => (userinfo, None),
         };
-        if user.is_empty() || !user.iter().all(|&b| is_user_char(b)) || !valid_escapes(user) {
+        if user.is_empty() || !all(user, class::USER) || !valid_escapes(user) {
             return Err("invalid user part in URI");
         }
         if let Some(pw) = password
-            && (!pw.iter().all(|&b| is_password_char(b)) || !valid_escapes(pw))
+            && (!all(pw, class::PASSWORD) || !valid_escapes(pw))
         {
             return Err("invalid password in URI");
         }
@@ -188,7 +160,7 @@ fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
         Some(q) => (&tail[..q], Some(&tail[q + 1..])),
         None => (tail, None),
     };
-    if !params.iter().all(|&b| is_param_char(b))
+    if !all(params, class::PARAM)
         || !valid_escapes(params)
         || params.windows(2).any(|w| w == b";;")
         || params.ends_with(b";")
@@ -196,7 +168,7 @@ fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
         return Err("invalid URI parameters");
     }
     if let Some(h) = headers
-        && (h.is_empty() || !h.iter().all(|&b| is_header_char(b)) || !valid_escapes(h))
+        && (h.is_empty() || !all(h, class::HEADER) || !valid_escapes(h))
     {
         return Err("invalid URI headers");
     }
@@ -232,11 +204,7 @@ pub fn split_hostport(hp: &[u8]) -> Option<(&[u8], Option<u16>)> {
     if host.is_empty() {
         return None;
     }
-    if host[0] != b'['
-        && !host
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-    {
+    if host[0] != b'[' && !all(host, class::HOST) {
         return None;
     }
     let port = match port {
@@ -258,7 +226,7 @@ fn parse_tel<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
         return Err("invalid telephone number in tel: URI");
     }
     let params = &rest[end..];
-    if !params.iter().all(|&b| is_param_char(b)) {
+    if !all(params, class::PARAM) {
         return Err("invalid tel: URI parameters");
     }
     uri.user = Some(number);
