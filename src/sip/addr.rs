@@ -34,7 +34,7 @@ impl<'a> NameAddr<'a> {
             }
             Some(end + skip)
         } else {
-            match memchr::memchr(b'<', s) {
+            match s.iter().position(|&b| b == b'<') {
                 Some(lt) => {
                     let dn = trim(&s[..lt]);
                     if !dn.is_empty() {
@@ -51,7 +51,10 @@ impl<'a> NameAddr<'a> {
         match lt {
             Some(lt) => {
                 let inner_and_rest = &s[lt + 1..];
-                let gt = memchr::memchr(b'>', inner_and_rest).ok_or("missing '>' after URI")?;
+                let gt = inner_and_rest
+                    .iter()
+                    .position(|&b| b == b'>')
+                    .ok_or("missing '>' after URI")?;
                 let inner = &inner_and_rest[..gt];
                 if inner.iter().any(|&b| is_lws(b)) {
                     return Err("whitespace inside <URI>");
@@ -74,7 +77,7 @@ impl<'a> NameAddr<'a> {
                     .position(|&b| b == b';' || is_lws(b))
                     .unwrap_or(s.len());
                 let raw_uri = &s[..end];
-                if memchr::memchr2(b'?', b',', raw_uri).is_some() {
+                if raw_uri.iter().any(|&b| b == b'?' || b == b',') {
                     return Err("URI with headers or commas must be enclosed in <>");
                 }
                 let uri = Uri::parse(raw_uri)?;

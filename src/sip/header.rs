@@ -117,7 +117,11 @@ impl HeaderName {
             (19, b'p') => PAssertedIdentity,
             _ => return Other,
         };
-        if candidate.as_str().as_bytes().eq_ignore_ascii_case(name) {
+        // Canonical names are letters and '-', and `name` is a token, so
+        // OR-ing 0x20 lower-cases letters and leaves every other byte unable
+        // to match (no token character maps onto a letter or '-' otherwise).
+        let canon = candidate.as_str().as_bytes();
+        if canon.iter().zip(name).all(|(&c, &n)| n | 0x20 == c | 0x20) {
             candidate
         } else {
             Other

@@ -1,7 +1,7 @@
 //! URIs: `sip:`/`sips:` (RFC 3261 §19.1, §25.1), `tel:` (RFC 3966) and any other
 //! absolute URI scheme as an opaque value. Zero-copy: every part borrows the input.
 
-use super::scan::{all, class, is_lws};
+use super::scan::{all, class, is, is_lws};
 
 /// The URI scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,17 +109,20 @@ fn scheme_end(raw: &[u8]) -> Option<usize> {
     None
 }
 
-fn valid_escapes(s: &[u8]) -> bool {
+/// One pass over a URI part: every byte in `mask`'s classes, and every `%`
+/// followed by two hex digits.
+fn valid_part(s: &[u8], mask: u8) -> bool {
     let mut i = 0;
     while i < s.len() {
-        if s[i] == b'%' {
-            if i + 2 >= s.len() {
-                return false;
+        let b = s[i];
+        if !is(b, mask) {
+            return false;
+        }
+        if b == b'%' {
+            match s.get(i + 1..i + 3) {
+                Some([h, l]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i += 3,
+                _ => return false,
             }
-            if !(s[i + 1].is_ascii_hexdigit() && s[i + 2].is_ascii_hexdigit()) {
-                return false;
-            }
-            i += 3;
         } else {
             i += 1;
         }
@@ -127,20 +130,26 @@ fn valid_escapes(s: &[u8]) -> bool {
     true
 }
 
+/// Position of `b` in a short slice (cheaper than memchr's dispatch for URIs).
+#[inline]
+fn find(s: &[u8], b: u8) -> Option<usize> {
+    s.iter().position(|&c| c == b)
+}
+
 fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
     let mut hostpart = rest;
-    if let Some(at) = memchr::memchr(b'@', rest) {
+    if let Some(at) = find(rest, b'@') {
         let userinfo = &rest[..at];
         hostpart = &rest[at + 1..];
-        let (user, password) = match memchr::memchr(b':', userinfo) {
+        let (user, password) = match find(userinfo, b':') {
             Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
             None => (userinfo, None),
         };
-        if user.is_empty() || !all(user, class::USER) || !valid_escapes(user) {
+        if user.is_empty() || !valid_part(user, class::USER) {
             return Err("invalid user part in URI");
         }
         if let Some(pw) = password
-            && (!all(pw, class::PASSWORD) || !valid_escapes(pw))
+            && !valid_part(pw, class::PASSWORD)
         {
             return Err("invalid password in URI");
         }
@@ -156,19 +165,18 @@ fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
     uri.host = host;
     uri.port = port;
     let tail = &hostpart[hp_end..];
-    let (params, headers) = match memchr::memchr(b'?', tail) {
+    let (params, headers) = match find(tail, b'?') {
         Some(q) => (&tail[..q], Some(&tail[q + 1..])),
         None => (tail, None),
     };
-    if !all(params, class::PARAM)
-        || !valid_escapes(params)
+    if !valid_part(params, class::PARAM)
         || params.windows(2).any(|w| w == b";;")
         || params.ends_with(b";")
     {
         return Err("invalid URI parameters");
     }
     if let Some(h) = headers
-        && (h.is_empty() || !all(h, class::HEADER) || !valid_escapes(h))
+        && (h.is_empty() || !valid_part(h, class::HEADER))
     {
         return Err("invalid URI headers");
     }
@@ -180,7 +188,7 @@ fn parse_sip<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
 /// Splits and validates `host[:port]`; IPv6 references keep their brackets.
 pub fn split_hostport(hp: &[u8]) -> Option<(&[u8], Option<u16>)> {
     let (host, port) = if hp.first() == Some(&b'[') {
-        let close = memchr::memchr(b']', hp)?;
+        let close = find(hp, b']')?;
         let host = &hp[..=close];
         let inner = &host[1..host.len() - 1];
         if inner.is_empty()
@@ -196,7 +204,7 @@ pub fn split_hostport(hp: &[u8]) -> Option<(&[u8], Option<u16>)> {
             _ => return None,
         }
     } else {
-        match memchr::memchr(b':', hp) {
+        match find(hp, b':') {
             Some(c) => (&hp[..c], Some(&hp[c + 1..])),
             None => (hp, None),
         }
@@ -215,7 +223,7 @@ pub fn split_hostport(hp: &[u8]) -> Option<(&[u8], Option<u16>)> {
 }
 
 fn parse_tel<'a>(rest: &'a [u8], uri: &mut Uri<'a>) -> Result<(), UriError> {
-    let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+    let end = find(rest, b';').unwrap_or(rest.len());
     let number = &rest[..end];
     let digits = number.strip_prefix(b"+").unwrap_or(number);
     if digits.is_empty()
