@@ -71,7 +71,21 @@ impl Pipeline {
     }
 
     /// Handles one message (a datagram, or one framed message from a stream).
+    ///
+    /// A bug that panics while handling one message costs that message only:
+    /// the panic is caught, logged and counted, and the transport keeps serving.
     pub fn handle(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Option<Reply> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.handle_message(data, src, transport)
+        }))
+        .unwrap_or_else(|_| {
+            self.metrics.parse_errors.with_label_values(&["internal"]).inc();
+            tracing::error!(%src, %transport, len = data.len(), "internal error handling a message; dropped");
+            None
+        })
+    }
+
+    fn handle_message(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Option<Reply> {
         let msg = match Message::parse(data, &self.limits) {
             Ok(m) => m,
             Err(e) => {
