@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench redirect -- --warm-up-time 1 --measurement-time 3`
 
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,65 +18,8 @@ use sipforge::pipeline::Pipeline;
 use sipforge::routing::Router;
 use sipforge::transport::Transport;
 
-/// Like `config/sipforge.toml`: redirect mode, customer 127.0.0.1/32, three
-/// carriers, a few routes.
-const CONFIG: &str = r#"
-[server]
-listen_udp = ["127.0.0.1:5060"]
-mode = "redirect"
-
-[[carriers]]
-id = "carrier-a"
-gateways = ["198.51.100.10:5060", "198.51.100.11:5060;transport=tcp"]
-
-[[carriers]]
-id = "carrier-b"
-gateways = ["198.51.100.20"]
-
-[[carriers]]
-id = "carrier-uk"
-gateways = ["198.51.100.30:5080"]
-
-[[customers]]
-id = "demo"
-sources = ["127.0.0.1/32", "::1/128"]
-routes = [
-    { prefix = "1", carriers = ["carrier-a", "carrier-b"] },
-    { prefix = "44", carriers = ["carrier-b"] },
-    { prefix = "4420", carriers = ["carrier-uk", "carrier-b"] },
-    { prefix = "49", carriers = ["carrier-a"] },
-]
-"#;
-
-/// A carrier INVITE with SDP (same shape as `benches/sip.rs`), R-URI user `@USER@`.
-const INVITE: &str = "INVITE sip:+@USER@@127.0.0.1;user=phone SIP/2.0\r\n\
-Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-77d3a1c5e3f1;rport\r\n\
-Max-Forwards: 69\r\n\
-From: \"ACME\" <sip:+12125550199@127.0.0.1>;tag=7f3c2a91\r\n\
-To: <sip:+@USER@@127.0.0.1>\r\n\
-Call-ID: 5b8d0c5e1f2a4a3b@127.0.0.1\r\n\
-CSeq: 102 INVITE\r\n\
-Contact: <sip:+12125550199@127.0.0.1:5062>\r\n\
-P-Asserted-Identity: <sip:+12125550199@127.0.0.1>\r\n\
-Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE\r\n\
-Supported: 100rel, timer\r\n\
-User-Agent: CarrierSBC/5.2\r\n\
-Content-Type: application/sdp\r\n\
-Content-Length: 121\r\n\
-\r\n\
-v=0\r\n\
-o=- 3918731234 3918731234 IN IP4 127.0.0.1\r\n\
-s=CarrierSBC\r\n\
-c=IN IP4 127.0.0.1\r\n\
-t=0 0\r\n\
-m=audio 31764 RTP/AVP 0 8 101\r\n";
-
-fn invite(user: &str) -> Vec<u8> {
-    INVITE.replace("@USER@", user).into_bytes()
-}
-
 fn pipeline() -> Pipeline {
-    let cfg = Config::from_toml(CONFIG, "bench.toml").expect("config");
+    let cfg = Config::from_toml(fixtures::DEMO_CONFIG, "bench.toml").expect("config");
     let router = Router::new(&cfg).expect("router");
     Pipeline::new(&cfg, router, Arc::new(Metrics::new()))
 }
@@ -87,8 +33,8 @@ fn bench(c: &mut Criterion) {
     let p = pipeline();
     let customer: SocketAddr = "127.0.0.1:5062".parse().expect("addr");
     let stranger: SocketAddr = "192.0.2.99:5060".parse().expect("addr");
-    let routed = invite("14155550123");
-    let unrouted = invite("81355550123");
+    let routed = fixtures::carrier_invite("+14155550123", "127.0.0.1");
+    let unrouted = fixtures::carrier_invite("+81355550123", "127.0.0.1");
     assert_eq!(
         routed.len() - routed.windows(4).position(|w| w == b"\r\n\r\n").unwrap() - 4,
         121

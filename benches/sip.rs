@@ -3,45 +3,15 @@
 //!
 //! Run: `cargo bench --bench sip -- --warm-up-time 1 --measurement-time 3`
 
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sipforge::sip::{Editor, Limits, Message, validate_request};
 
-/// A carrier-style INVITE: the headers a Class 4 softswitch sends, plus SDP.
-pub const INVITE: &[u8] = b"INVITE sip:+14155550123@198.51.100.1;user=phone SIP/2.0\r\n\
-Via: SIP/2.0/UDP 203.0.113.7:5060;branch=z9hG4bK-77d3a1c5e3f1;rport\r\n\
-Max-Forwards: 69\r\n\
-From: \"ACME\" <sip:+12125550199@203.0.113.7>;tag=7f3c2a91\r\n\
-To: <sip:+14155550123@198.51.100.1>\r\n\
-Call-ID: 5b8d0c5e1f2a4a3b@203.0.113.7\r\n\
-CSeq: 102 INVITE\r\n\
-Contact: <sip:+12125550199@203.0.113.7:5060>\r\n\
-P-Asserted-Identity: <sip:+12125550199@203.0.113.7>\r\n\
-Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE\r\n\
-Supported: 100rel, timer\r\n\
-User-Agent: CarrierSBC/5.2\r\n\
-Content-Type: application/sdp\r\n\
-Content-Length: 393\r\n\
-\r\n\
-v=0\r\n\
-o=- 3918731234 3918731234 IN IP4 203.0.113.7\r\n\
-s=CarrierSBC\r\n\
-c=IN IP4 203.0.113.7\r\n\
-t=0 0\r\n\
-m=audio 31764 RTP/AVP 0 8 18 101 13\r\n\
-a=rtpmap:0 PCMU/8000\r\n\
-a=rtpmap:8 PCMA/8000\r\n\
-a=rtpmap:18 G729/8000\r\n\
-a=fmtp:18 annexb=no\r\n\
-a=rtpmap:101 telephone-event/8000\r\n\
-a=fmtp:101 0-16\r\n\
-a=rtpmap:13 CN/8000\r\n\
-a=ptime:20\r\n\
-a=maxptime:40\r\n\
-a=sendrecv\r\n\
-a=rtcp:31765\r\n\
-a=x-trace:7f3c2a91-9d4e-4b1c-8a2f-5e6d7c8b9a0f\r\n";
+use fixtures::CARRIER_INVITE as INVITE;
 
 /// What a proxy reads from every request: top Via (branch), CSeq, From tag, Call-ID.
 fn touch(m: &Message<'_>) -> usize {

@@ -43,6 +43,8 @@
 //! 8. rsip normalizes URIs when it prints them (`;transport=tcp` comes back
 //!    as `;transport=TCP`), so its R-URI string is not the one on the wire.
 
+mod fixtures;
+
 use std::fmt::Write as _;
 
 use rsip::headers::ToTypedHeader;
@@ -279,27 +281,6 @@ fn assert_agree(what: &str, raw: &[u8]) {
 // Hand-written realistic messages
 // ---------------------------------------------------------------------------
 
-const INVITE: &str = "INVITE sip:+14155550123@198.51.100.1;user=phone SIP/2.0\r\n\
-Via: SIP/2.0/UDP 203.0.113.7:5060;branch=z9hG4bK-77d3a1c5e3f1;rport\r\n\
-Max-Forwards: 69\r\n\
-From: \"ACME\" <sip:+12125550199@203.0.113.7>;tag=7f3c2a91\r\n\
-To: <sip:+14155550123@198.51.100.1>\r\n\
-Call-ID: 5b8d0c5e1f2a4a3b@203.0.113.7\r\n\
-CSeq: 102 INVITE\r\n\
-Contact: <sip:+12125550199@203.0.113.7:5060>\r\n\
-P-Asserted-Identity: <sip:+12125550199@203.0.113.7>\r\n\
-Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE\r\n\
-Supported: 100rel, timer\r\n\
-User-Agent: CarrierSBC/5.2\r\n\
-Content-Type: application/sdp\r\n\
-Content-Length: 77\r\n\
-\r\n\
-v=0\r\n\
-o=- 1 1 IN IP4 203.0.113.7\r\n\
-s=-\r\n\
-c=IN IP4 203.0.113.7\r\n\
-t=0 0\r\n";
-
 const OK_200: &str = "SIP/2.0 200 OK\r\n\
 Via: SIP/2.0/UDP 203.0.113.7:5060;branch=z9hG4bK-77d3a1c5e3f1;rport=5060;received=203.0.113.7\r\n\
 Via: SIP/2.0/TCP 192.0.2.4:5060;branch=z9hG4bKaaa\r\n\
@@ -359,14 +340,14 @@ Content-Length: 0\r\n\
 #[test]
 fn realistic_messages_agree() {
     for (name, raw) in [
-        ("INVITE", INVITE),
-        ("200 OK", OK_200),
-        ("BYE", BYE),
-        ("OPTIONS", OPTIONS),
-        ("REGISTER", REGISTER),
-        ("180 Ringing", RINGING),
+        ("INVITE", fixtures::CARRIER_INVITE),
+        ("200 OK", OK_200.as_bytes()),
+        ("BYE", BYE.as_bytes()),
+        ("OPTIONS", OPTIONS.as_bytes()),
+        ("REGISTER", REGISTER.as_bytes()),
+        ("180 Ringing", RINGING.as_bytes()),
     ] {
-        assert_agree(name, raw.as_bytes());
+        assert_agree(name, raw);
     }
 }
 
@@ -385,13 +366,7 @@ const CORPUS_KNOWN: &[(&str, &str)] = &[(
 
 #[test]
 fn rfc4475_files_rsip_accepts_agree() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/rfc4475");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "dat"))
-        .collect();
-    files.sort();
+    let files = fixtures::rfc4475_files();
     assert!(files.len() >= 40, "corpus has {} files", files.len());
     let (mut accepted, mut report, mut failures) = (0, String::new(), String::new());
     let mut rejected = Vec::new();

@@ -17,6 +17,8 @@
 //!
 //! A failing case prints its input (escaped) so it can be replayed.
 
+mod fixtures;
+
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -29,43 +31,10 @@ use sipforge::routing::Router;
 use sipforge::sip::{Editor, Frame, Limits, Message, frame, validate_request, write_response};
 use sipforge::transport::Transport;
 
-const CONFIG: &str = r#"
-[server]
-listen_udp = ["127.0.0.1:5060"]
-mode = "redirect"
-
-[[carriers]]
-id = "carrier-a"
-gateways = ["198.51.100.10:5060", "198.51.100.11:5060;transport=tcp"]
-
-[[carriers]]
-id = "carrier-b"
-gateways = ["[2001:db8::5]:5080"]
-
-[[customers]]
-id = "acme"
-sources = ["127.0.0.1/32"]
-routes = [
-  { prefix = "1", carriers = ["carrier-a", "carrier-b"] },
-  { prefix = "44", carriers = ["carrier-b"] },
-]
-"#;
-
-const INVITE: &[u8] = b"INVITE sip:+14155550123@127.0.0.1;user=phone SIP/2.0\r\n\
-Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-77d3a1c5e3f1;rport\r\n\
-Max-Forwards: 69\r\n\
-From: \"ACME\" <sip:+12125550199@127.0.0.1>;tag=7f3c2a91\r\n\
-To: <sip:+14155550123@127.0.0.1>\r\n\
-Call-ID: 5b8d0c5e1f2a4a3b@127.0.0.1\r\n\
-CSeq: 102 INVITE\r\n\
-Contact: <sip:+12125550199@127.0.0.1:5062>\r\n\
-User-Agent: CarrierSBC/5.2\r\n\
-Content-Type: application/sdp\r\n\
-Content-Length: 36\r\n\
-\r\n\
-v=0\r\n\
-o=- 1 1 IN IP4 127.0.0.1\r\n\
-s=-\r\n";
+/// The loopback carrier INVITE (customer 127.0.0.1, R-URI user +14155550123).
+fn invite() -> Vec<u8> {
+    fixtures::carrier_invite("+14155550123", "127.0.0.1")
+}
 
 const OPTIONS: &[u8] = b"OPTIONS sip:127.0.0.1 SIP/2.0\r\n\
 v: SIP/2.0/TCP 127.0.0.1:5062;branch=z9hG4bKopt42, SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKx\r\n\
@@ -114,24 +83,19 @@ const ANSWER_HEADERS: &[&str] = &[
 ];
 
 fn seeds() -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/rfc4475");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "dat"))
-        .collect();
-    files.sort();
+    let files = fixtures::rfc4475_files();
     let mut out: Vec<Vec<u8>> = files
         .iter()
         .map(|p| std::fs::read(p).expect("read"))
         .collect();
     assert!(out.len() >= 40, "corpus has {} files", out.len());
-    out.extend([INVITE, OPTIONS, REGISTER, RESPONSE].map(<[u8]>::to_vec));
+    out.push(invite());
+    out.extend([OPTIONS, REGISTER, RESPONSE].map(<[u8]>::to_vec));
     out
 }
 
 fn pipeline() -> Pipeline {
-    let cfg = Config::from_toml(CONFIG, "robustness.toml").expect("config");
+    let cfg = Config::from_toml(fixtures::TEST_CONFIG, "robustness.toml").expect("config");
     let router = Router::new(&cfg).expect("router");
     Pipeline::new(&cfg, router, Arc::new(Metrics::new()))
 }
@@ -560,7 +524,8 @@ From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\nCSeq: 1 
         b";branch=z9hG4bK2\r\n",
     ]
     .concat();
-    let nul_everywhere: Vec<u8> = INVITE
+    let invite = invite();
+    let nul_everywhere: Vec<u8> = invite
         .iter()
         .enumerate()
         .map(|(i, &b)| if i % 7 == 3 { 0 } else { b })
@@ -586,7 +551,7 @@ From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\nCSeq: 1 
         ("only CRLFs", b"\r\n".repeat(50_000)),
         ("only LFs", vec![b'\n'; 100_000]),
         ("no line end at all", vec![b'A'; 100_000]),
-        ("CR only line ends", INVITE.iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect()),
+        ("CR only line ends", invite.iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect()),
         ("start line only", b"INVITE sip:a@b SIP/2.0".to_vec()),
         ("empty", Vec::new()),
     ];
@@ -607,7 +572,7 @@ From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\nCSeq: 1 
 fn crafted_requests_cannot_inject() {
     let p = pipeline();
     let customer: SocketAddr = "127.0.0.1:5062".parse().unwrap();
-    let base = String::from_utf8(INVITE.to_vec()).unwrap();
+    let base = String::from_utf8(invite()).unwrap();
     let cases = [
         base.replace(
             "INVITE sip:+14155550123@",
@@ -641,7 +606,8 @@ fn crafted_requests_cannot_inject() {
 /// `write_response` with hostile reason phrases and extra header values.
 #[test]
 fn response_values_cannot_inject() {
-    let msg = Message::parse(INVITE, &Limits::default()).unwrap();
+    let invite = invite();
+    let msg = Message::parse(&invite, &Limits::default()).unwrap();
     let src: SocketAddr = "192.0.2.1:5060".parse().unwrap();
     for reason in [
         "OK\r\nX-Evil: 1",

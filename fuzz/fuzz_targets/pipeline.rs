@@ -3,6 +3,9 @@
 //! UDP and TCP. Every answer must be one well-formed SIP response.
 #![no_main]
 
+#[path = "../../tests/fixtures/mod.rs"]
+mod fixtures;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -13,37 +16,15 @@ use sipforge::pipeline::Pipeline;
 use sipforge::routing::Router;
 use sipforge::transport::Transport;
 
-const CONFIG: &str = r#"
-[server]
-listen_udp = ["127.0.0.1:5060"]
-mode = "redirect"
-
-[sip]
-max_message_bytes = 4096
-max_headers = 64
-max_line_bytes = 1024
-
-[[carriers]]
-id = "carrier-a"
-gateways = ["198.51.100.10:5060", "198.51.100.11:5060;transport=tcp"]
-
-[[carriers]]
-id = "carrier-b"
-gateways = ["[2001:db8::5]:5080"]
-
-[[customers]]
-id = "acme"
-sources = ["127.0.0.1/32"]
-routes = [
-  { prefix = "1", carriers = ["carrier-a", "carrier-b"] },
-  { prefix = "44", carriers = ["carrier-b"] },
-]
-"#;
-
 fn pipeline() -> &'static Pipeline {
     static P: OnceLock<Pipeline> = OnceLock::new();
     P.get_or_init(|| {
-        let cfg = Config::from_toml(CONFIG, "fuzz.toml").expect("config");
+        // The tests' config with the parse target's size caps.
+        let config = format!(
+            "{}\n[sip]\nmax_message_bytes = 4096\nmax_headers = 64\nmax_line_bytes = 1024\n",
+            fixtures::TEST_CONFIG
+        );
+        let cfg = Config::from_toml(&config, "fuzz.toml").expect("config");
         let router = Router::new(&cfg).expect("router");
         Pipeline::new(&cfg, router, Arc::new(Metrics::new()))
     })

@@ -8,30 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A config for tests: redirect mode, loopback, ephemeral ports, customer
-/// `acme` = 127.0.0.1 only (so 127.0.0.2 is a stranger).
-pub const TEST_CONFIG: &str = r#"
-[server]
-listen_udp = ["127.0.0.1:0"]
-listen_tcp = ["127.0.0.1:0"]
-mode = "redirect"
+#[path = "../fixtures/mod.rs"]
+mod fixtures;
 
-[[carriers]]
-id = "carrier-a"
-gateways = ["198.51.100.10:5060", "198.51.100.11:5060;transport=tcp"]
-
-[[carriers]]
-id = "carrier-b"
-gateways = ["[2001:db8::5]:5080"]
-
-[[customers]]
-id = "acme"
-sources = ["127.0.0.1/32"]
-routes = [
-  { prefix = "1", carriers = ["carrier-a", "carrier-b"] },
-  { prefix = "44", carriers = ["carrier-b"] },
-]
-"#;
+pub use fixtures::TEST_CONFIG;
 
 /// A running sidecar; killed on drop.
 pub struct Sidecar {
