@@ -176,6 +176,10 @@ pub struct CustomerConfig {
     /// Answer when the script times out. Default `503 Service Unavailable`.
     #[serde(default = "default_unavailable")]
     pub timeout_action: SipStatus,
+    /// Memory cap of the script's VM in MiB, 1..=1024. Default 16. Exceeding
+    /// it stops the script like a timeout (`timeout_action`).
+    #[serde(default = "default_script_memory_mb")]
+    pub script_memory_mb: u32,
     /// New calls per second; none = unlimited.
     #[serde(default)]
     pub cps_limit: Option<u32>,
@@ -205,6 +209,9 @@ pub struct CustomerConfig {
 fn default_timeout_ms() -> u64 {
     50
 }
+fn default_script_memory_mb() -> u32 {
+    16
+}
 fn default_unavailable() -> SipStatus {
     SipStatus::new(503, "Service Unavailable")
 }
@@ -221,6 +228,7 @@ impl fmt::Debug for CustomerConfig {
             .field("script", &self.script)
             .field("timeout_ms", &self.timeout_ms)
             .field("timeout_action", &self.timeout_action)
+            .field("script_memory_mb", &self.script_memory_mb)
             .field("cps_limit", &self.cps_limit)
             .field("cps_limit_action", &self.cps_limit_action)
             .field("channels", &self.channels)

@@ -105,6 +105,7 @@ fn defaults_applied() {
     assert!(cfg.global_scripts.is_empty());
     let c = &cfg.customers[0];
     assert_eq!(c.timeout_ms, 50);
+    assert_eq!(c.script_memory_mb, 16);
     assert_eq!(c.timeout_action.to_string(), "503 Service Unavailable");
     assert_eq!(c.cps_limit, None);
     assert_eq!(c.cps_limit_action.to_string(), "503 Service Unavailable");
@@ -340,6 +341,11 @@ fn semantic_errors_point_at_the_key() {
         &format!("{MINIMAL}timeout_ms = 0\n"),
         "sipforge.toml:8:14: customers[0].timeout_ms: 0 is out of range",
         "1..=10000",
+    );
+    assert_err(
+        &format!("{MINIMAL}script_memory_mb = 4096\n"),
+        "sipforge.toml:8:20: customers[0].script_memory_mb: 4096 is out of range",
+        "1..=1024",
     );
     assert_err(
         &format!("{MINIMAL}cps_limit = 0\n"),

@@ -253,6 +253,12 @@ fn validate_customer_values(c: &CustomerConfig, at: &KeyPath) -> Result<(), Fail
             format!("{} is out of range; allowed 1..=10000", c.timeout_ms),
         ));
     }
+    if !(1..=1024).contains(&c.script_memory_mb) {
+        return Err((
+            at.key("script_memory_mb"),
+            format!("{} is out of range; allowed 1..=1024", c.script_memory_mb),
+        ));
+    }
     if c.cps_limit == Some(0) {
         return Err((
             at.key("cps_limit"),
