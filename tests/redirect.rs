@@ -419,3 +419,17 @@ fn metrics_count_requests_decisions_and_garbage() {
         assert!(text.contains(want), "missing {want} in:\n{text}");
     }
 }
+
+#[test]
+fn sigterm_stops_cleanly_with_exit_code_zero() {
+    let mut sc = Sidecar::start();
+    let sock = udp_client("127.0.0.1:0");
+    let local = sock.local_addr().unwrap();
+    assert_eq!(
+        status(&udp_exchange(&sock, sc.udp, &invite("15551234567", "st", "st", local)).unwrap()),
+        302
+    );
+    let status = sc.terminate();
+    assert_eq!(status.code(), Some(0), "{}", sc.log_text());
+    assert!(sc.log_text().contains("SIGTERM received"));
+}
