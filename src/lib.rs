@@ -15,6 +15,8 @@
 //!   egress route lists.
 //! * [`pipeline`] — the per-message decision: validate, classify, identify,
 //!   route, answer (redirect mode).
+//! * [`script`] — the routing-script engine: Luau sandbox, per-call limits,
+//!   the `main(data, ctx)` contract, a bounded worker pool.
 //! * [`metrics`] — Prometheus counters.
 //! * [`admin`] — the admin HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //! * [`cli`] — the `sipforge` command line; `main.rs` only calls it.
@@ -25,5 +27,6 @@ pub mod config;
 pub mod metrics;
 pub mod pipeline;
 pub mod routing;
+pub mod script;
 pub mod sip;
 pub mod transport;

@@ -1,0 +1,117 @@
+//! Routing-script engine: one call through a typical Lua script, end to end on the
+//! current thread (build `data`, fresh env, run chunk + `main`, read back).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sipforge::routing::EgressEntry;
+use sipforge::script::{CallCtx, CallData, Engine, Limits, Outcome, Routing, Script};
+use sipforge::transport::Transport;
+
+const TYPICAL: &str = r#"
+local blocked = { "1900", "1976" }
+function main(data, ctx)
+  local num = data.routing.dest_number
+  for _, p in ipairs(blocked) do
+    if string.sub(num, 1, #p) == p then error("403 Forbidden") end
+  end
+  local e = data.egress_routing
+  if #e > 1 then e[1], e[2] = e[2], e[1] end
+  table.insert(data.headers, { key = "X-Customer-ID", value = ctx.customer.id })
+  return data
+end
+"#;
+
+fn entry(carrier: &str, gw: &str) -> EgressEntry {
+    EgressEntry {
+        carrier: Arc::from(carrier),
+        gateway: Arc::from(gw),
+        transport: Transport::Udp,
+        dest_number: "15551234567".into(),
+        cli: "15550001111".into(),
+        headers: vec![],
+        remove_headers: vec![],
+    }
+}
+
+fn call() -> CallData {
+    let vars: toml::Table = toml::from_str("[schedule]\nweek = \"9-21\"\n").unwrap();
+    CallData {
+        routing: Routing {
+            call_id: "a84b4c76e66710".into(),
+            method: "INVITE".into(),
+            ruri: "sip:+15551234567@10.0.0.1".into(),
+            dest_number: "15551234567".into(),
+            cli: "15550001111".into(),
+            from_display: Some("Alice".into()),
+            from_uri: "sip:15550001111@203.0.113.7".into(),
+            to_uri: "sip:+15551234567@10.0.0.1".into(),
+            pai: Some("sip:+15550001111@203.0.113.7".into()),
+            src_ip: "203.0.113.7".parse().unwrap(),
+            src_port: 5060,
+            transport: Transport::Udp,
+            account_id: "acme".into(),
+            server: "sipforge-1".into(),
+            headers: vec![
+                ("User-Agent".into(), "pbx/1.0".into()),
+                ("Max-Forwards".into(), "70".into()),
+            ],
+            time_ms: 1_763_800_000_123,
+        },
+        egress: vec![
+            entry("carrier-a", "198.51.100.10:5060"),
+            entry("carrier-b", "198.51.100.20:5060"),
+            entry("carrier-c", "198.51.100.30:5060"),
+        ],
+        headers: vec![],
+        remove_headers: vec![],
+        vars: Arc::new(vars),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let typical = Arc::new(Script::compile_lua("scripts/typical.lua", 1, TYPICAL).unwrap());
+    let identity = Arc::new(
+        Script::compile_lua("scripts/id.lua", 1, "function main(d) return d end").unwrap(),
+    );
+    let ctx = CallCtx {
+        customer_id: Arc::from("acme"),
+        secrets: Arc::new(toml::from_str("api_key = \"s3cret\"").unwrap()),
+    };
+    let limits = Limits::default();
+    let data = call();
+
+    let chain = [typical];
+    let r = Engine::run_blocking(&chain, data.clone(), &ctx, &limits, false);
+    assert!(matches!(r.outcome, Outcome::Continue(_)), "{:?}", r.outcome);
+    c.bench_function("script/typical_call", |b| {
+        b.iter(|| {
+            black_box(Engine::run_blocking(
+                &chain,
+                black_box(data.clone()),
+                &ctx,
+                &limits,
+                false,
+            ))
+        })
+    });
+    let chain = [identity];
+    c.bench_function("script/identity_call", |b| {
+        b.iter(|| {
+            black_box(Engine::run_blocking(
+                &chain,
+                black_box(data.clone()),
+                &ctx,
+                &limits,
+                false,
+            ))
+        })
+    });
+    c.bench_function("script/calldata_clone_only", |b| {
+        b.iter(|| black_box(data.clone()))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

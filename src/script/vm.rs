@@ -1,0 +1,618 @@
+//! One sandboxed Luau state and the per-call run (see the module docs for the strategy).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+
+use super::data;
+use super::{CallCtx, CallData, Limits, Outcome, RunReport, Script, ScriptError};
+
+/// Message of the error the interrupt raises (recognised through [`Guard::timed_out`]).
+const TIMEOUT_MESSAGE: &str = "script timed out";
+/// Console caps per call.
+const CONSOLE_MAX_LINES: usize = 200;
+const CONSOLE_MAX_BYTES: usize = 64 << 10;
+/// Sweep dead script functions out of the cache every this many runs.
+const SWEEP_EVERY: u64 = 1024;
+
+/// Deadline shared with the interrupt callback.
+struct Guard {
+    base: Instant,
+    /// Nanoseconds since `base`; `u64::MAX` = no deadline.
+    deadline_ns: AtomicU64,
+    timed_out: AtomicBool,
+}
+
+impl Guard {
+    fn expired(&self) -> bool {
+        let deadline = self.deadline_ns.load(Ordering::Relaxed);
+        if deadline == u64::MAX {
+            return false;
+        }
+        if self.base.elapsed().as_nanos() as u64 >= deadline {
+            self.timed_out.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    fn arm(&self, start: Instant, limits: &Limits) {
+        let at = start.saturating_duration_since(self.base) + limits.timeout;
+        let ns = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX - 1);
+        self.timed_out.store(false, Ordering::Relaxed);
+        self.deadline_ns.store(ns, Ordering::Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.deadline_ns.store(u64::MAX, Ordering::Relaxed);
+    }
+}
+
+/// Console lines captured during one call (Lua app data).
+#[derive(Default)]
+struct Console {
+    lines: Vec<String>,
+    bytes: usize,
+    truncated: bool,
+}
+
+impl Console {
+    fn push(&mut self, line: String) {
+        if self.truncated {
+            return;
+        }
+        if self.lines.len() >= CONSOLE_MAX_LINES || self.bytes + line.len() > CONSOLE_MAX_BYTES {
+            self.truncated = true;
+            self.lines
+                .push("... (console output truncated)".to_string());
+            return;
+        }
+        self.bytes += line.len();
+        self.lines.push(line);
+    }
+}
+
+const TRAMPOLINE: &str = r#"
+local pcall, rawget, type = pcall, rawget, type
+return function(chunk, env, data, ctx)
+  local ok, err = pcall(chunk)
+  if not ok then return 1, err end
+  local main = rawget(env, "main")
+  if type(main) ~= "function" then return 2 end
+  local ok2, res = pcall(main, data, ctx)
+  if not ok2 then return 1, res end
+  return 0, res
+end
+"#;
+
+/// A sandboxed Luau state with its caches.
+pub(crate) struct Vm {
+    lua: Lua,
+    guard: Arc<Guard>,
+    /// `{ __index = <read-only globals> }`, read-only; metatable of every call env.
+    env_meta: Table,
+    trampoline: Function,
+    log_fn: Function,
+    keys: data::Keys,
+    chunks: HashMap<u64, (Weak<Script>, Function)>,
+    runs: u64,
+    /// Set after a stop or an internal error: the owner must replace this VM.
+    pub(crate) poisoned: bool,
+}
+
+/// How one script of the chain ended.
+enum Step {
+    Returned(Value),
+    Error(Value),
+    NoMain,
+}
+
+impl Vm {
+    pub(crate) fn new() -> mlua::Result<Vm> {
+        let libs = StdLib::STRING
+            | StdLib::TABLE
+            | StdLib::MATH
+            | StdLib::UTF8
+            | StdLib::BIT
+            | StdLib::OS
+            | StdLib::BUFFER
+            | StdLib::COROUTINE;
+        let lua = Lua::new_with(libs, LuaOptions::new())?;
+        lua.set_app_data(Console::default());
+
+        let globals = lua.globals();
+        for name in [
+            "require",
+            "load",
+            "loadstring",
+            "getfenv",
+            "setfenv",
+            "debug",
+            "collectgarbage",
+            "dofile",
+            "loadfile",
+            "gcinfo",
+            "io",
+        ] {
+            globals.raw_set(name, Value::Nil)?;
+        }
+        let os: Table = globals.raw_get("os")?;
+        let safe_os = lua.create_table_with_capacity(0, 3)?;
+        for name in ["time", "clock", "date"] {
+            safe_os.raw_set(name, os.raw_get::<Value>(name)?)?;
+        }
+        globals.raw_set("os", safe_os)?;
+        let log_fn = lua.create_function(|lua, args: MultiValue| {
+            let mut line = String::new();
+            for (i, v) in args.iter().enumerate() {
+                if i > 0 {
+                    line.push('\t');
+                }
+                line.push_str(&v.to_string()?);
+            }
+            if let Some(mut console) = lua.app_data_mut::<Console>() {
+                console.push(line);
+            }
+            Ok(())
+        })?;
+        globals.raw_set("print", log_fn.clone())?;
+
+        lua.sandbox(true)?;
+        // sandbox() replaced this thread's globals with a writable proxy whose
+        // metatable reads from the (now read-only) real globals.
+        let real_globals: Table = lua
+            .globals()
+            .metatable()
+            .ok_or_else(|| mlua::Error::runtime("sandbox proxy has no metatable"))?
+            .raw_get("__index")?;
+        let env_meta = lua.create_table_with_capacity(0, 1)?;
+        env_meta.raw_set("__index", real_globals)?;
+        env_meta.set_readonly(true);
+
+        let guard = Arc::new(Guard {
+            base: Instant::now(),
+            deadline_ns: AtomicU64::new(u64::MAX),
+            timed_out: AtomicBool::new(false),
+        });
+        let g = guard.clone();
+        lua.set_interrupt(move |_| {
+            if g.expired() {
+                Err(mlua::Error::runtime(TIMEOUT_MESSAGE))
+            } else {
+                Ok(VmState::Continue)
+            }
+        });
+
+        let trampoline: Function = lua.load(TRAMPOLINE).set_name("=sipforge").call(())?;
+        let keys = data::Keys::new(&lua)?;
+        Ok(Vm {
+            lua,
+            guard,
+            env_meta,
+            trampoline,
+            log_fn,
+            keys,
+            chunks: HashMap::new(),
+            runs: 0,
+            poisoned: false,
+        })
+    }
+
+    /// The cached chunk function of `script` in this state (loaded on first use).
+    fn chunk(&mut self, script: &Arc<Script>) -> mlua::Result<Function> {
+        if let Some((_, f)) = self.chunks.get(&script.id) {
+            return Ok(f.clone());
+        }
+        let f = self
+            .lua
+            .load(&script.bytecode[..])
+            .set_name(format!("@{}", script.name))
+            .set_mode(mlua::chunk::ChunkMode::Binary)
+            .into_function()?;
+        self.chunks
+            .insert(script.id, (Arc::downgrade(script), f.clone()));
+        Ok(f)
+    }
+
+    fn sweep(&mut self) {
+        self.chunks.retain(|_, (w, _)| w.strong_count() > 0);
+    }
+
+    /// A fresh environment for one script of one call.
+    fn new_env(&self) -> mlua::Result<Table> {
+        let env = self.lua.create_table_with_capacity(0, 4)?;
+        env.set_metatable(Some(self.env_meta.clone()))?;
+        data::set_safeenv(&self.lua, &env)?;
+        Ok(env)
+    }
+
+    /// Runs one script: run the chunk in `env` (fresh upvalues), call `env.main(data, ctx)`.
+    fn step(&self, chunk: &Function, env: &Table, data: Value, ctx: &Table) -> mlua::Result<Step> {
+        chunk.set_environment(env.clone())?;
+        let (code, value): (u8, Value) = self.trampoline.call((chunk, env, data, ctx))?;
+        Ok(match code {
+            0 => Step::Returned(value),
+            2 => Step::NoMain,
+            _ => Step::Error(value),
+        })
+    }
+
+    /// Runs the chain on one call.
+    pub(crate) fn run(
+        &mut self,
+        chain: &[Arc<Script>],
+        data: CallData,
+        ctx: &CallCtx,
+        limits: &Limits,
+        want_json: bool,
+    ) -> RunReport {
+        let start = Instant::now();
+        self.runs += 1;
+        if self.runs.is_multiple_of(SWEEP_EVERY) {
+            self.sweep();
+        }
+        let (outcome, returned_json) = self.run_inner(chain, data, ctx, limits, want_json, start);
+        self.guard.disarm();
+        let _ = self.lua.set_memory_limit(0);
+        if matches!(outcome, Outcome::Timeout | Outcome::MemoryExceeded) {
+            self.poisoned = true;
+        }
+        let console = self
+            .lua
+            .app_data_mut::<Console>()
+            .map(|mut c| {
+                let lines = std::mem::take(&mut c.lines);
+                *c = Console::default();
+                lines
+            })
+            .unwrap_or_default();
+        RunReport {
+            outcome,
+            console,
+            elapsed: start.elapsed(),
+            returned_json,
+        }
+    }
+
+    fn run_inner(
+        &mut self,
+        chain: &[Arc<Script>],
+        data: CallData,
+        ctx: &CallCtx,
+        limits: &Limits,
+        want_json: bool,
+        start: Instant,
+    ) -> (Outcome, Option<serde_json::Value>) {
+        // Load everything first so bytecode loading does not count against the call.
+        let mut chunks = Vec::with_capacity(chain.len());
+        for script in chain {
+            match self.chunk(script) {
+                Ok(f) => chunks.push(f),
+                Err(e) => {
+                    self.poisoned = true;
+                    return (
+                        Outcome::Failed {
+                            message: format!("{}: cannot load: {e}", script.name),
+                        },
+                        None,
+                    );
+                }
+            }
+        }
+        let Some(last) = chain.last() else {
+            return (Outcome::Continue(data), None);
+        };
+
+        // Build `data` and `ctx` before the memory limit is set: without a limit mlua
+        // skips its protected-call wrapper on every table operation (~5x faster).
+        let built = data::build_data(&self.lua, &self.keys, &data).and_then(|t| {
+            let c = data::build_ctx(&self.lua, &self.keys, ctx, &self.log_fn)?;
+            let envs = chain
+                .iter()
+                .map(|_| self.new_env())
+                .collect::<mlua::Result<Vec<_>>>()?;
+            Ok((t, c, envs))
+        });
+        let (table, ctx_table, envs) = match built {
+            Ok(b) => b,
+            Err(e) => return (self.classify_internal(&e), None),
+        };
+
+        let used = self.lua.used_memory();
+        let _ = self
+            .lua
+            .set_memory_limit(used.saturating_add(limits.memory_bytes.max(1)));
+        self.guard.arm(start, limits);
+        let result = self.run_steps(chain, &chunks, &envs, table, &ctx_table);
+        let _ = self.lua.set_memory_limit(0);
+        self.guard.disarm();
+        let value = match result {
+            Ok(Ok(v)) => v,
+            Ok(Err(outcome)) => return (outcome, None),
+            Err(e) => return (self.classify_internal(&e), None),
+        };
+        // The chain completed; a script that caught the timeout error and returned
+        // anyway still timed out.
+        if self.guard.timed_out.load(Ordering::Relaxed) {
+            return (Outcome::Timeout, None);
+        }
+        let json = if want_json {
+            Some(data::to_json(&value))
+        } else {
+            None
+        };
+        let outcome = match data::read_back(&value, data, &self.keys) {
+            Ok(d) => Outcome::Continue(d),
+            Err(message) => Outcome::Failed {
+                message: format!("{}: {message}", last.name),
+            },
+        };
+        (outcome, json)
+    }
+
+    /// `Ok(Ok(data))`, `Ok(Err(outcome))` for a script-caused stop, `Err` for an
+    /// error outside the scripts' protected calls.
+    fn run_steps(
+        &self,
+        chain: &[Arc<Script>],
+        chunks: &[Function],
+        envs: &[Table],
+        table: Table,
+        ctx_table: &Table,
+    ) -> mlua::Result<Result<Value, Outcome>> {
+        let mut value = Value::Table(table);
+        for ((script, chunk), env) in chain.iter().zip(chunks).zip(envs) {
+            let orig_egress = match &value {
+                Value::Table(t) => t.raw_get::<Value>(&self.keys.egress_routing)?,
+                _ => Value::Nil,
+            };
+            match self.step(chunk, env, value, ctx_table)? {
+                Step::Returned(Value::Table(t)) => {
+                    data::unify_egress(&t, &orig_egress, &self.keys)?;
+                    value = Value::Table(t);
+                }
+                Step::Returned(other) => {
+                    if let Some(o) = self.stopped() {
+                        return Ok(Err(o));
+                    }
+                    let what = if other.is_nil() {
+                        "nothing".to_string()
+                    } else {
+                        format!("a {}", super::data::lua_type(&other))
+                    };
+                    return Ok(Err(Outcome::Failed {
+                        message: format!(
+                            "{}: main returned {what}; it must return the data table",
+                            script.name
+                        ),
+                    }));
+                }
+                Step::NoMain => {
+                    return Ok(Err(Outcome::Failed {
+                        message: format!("{}: script does not define main(data, ctx)", script.name),
+                    }));
+                }
+                Step::Error(err) => {
+                    if let Some(o) = self.stopped() {
+                        return Ok(Err(o));
+                    }
+                    return Ok(Err(classify_error(&script.name, &err)));
+                }
+            }
+        }
+        Ok(Ok(value))
+    }
+
+    /// The timeout or memory stop that happened during this call, if any.
+    fn stopped(&self) -> Option<Outcome> {
+        if self.guard.timed_out.load(Ordering::Relaxed) {
+            Some(Outcome::Timeout)
+        } else {
+            None
+        }
+    }
+
+    fn classify_internal(&mut self, e: &mlua::Error) -> Outcome {
+        if self.guard.timed_out.load(Ordering::Relaxed) {
+            return Outcome::Timeout;
+        }
+        if is_memory_error(e) {
+            return Outcome::MemoryExceeded;
+        }
+        self.poisoned = true;
+        Outcome::Failed {
+            message: format!("internal script engine error: {e}"),
+        }
+    }
+}
+
+fn is_memory_error(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } => is_memory_error(cause),
+        mlua::Error::WithContext { cause, .. } => is_memory_error(cause),
+        _ => false,
+    }
+}
+
+/// Luau's out-of-memory message (`LUA_MEMERRMSG`), what `pcall` yields for a memory error.
+const MEMORY_MESSAGE: &str = "not enough memory";
+
+/// Maps a value thrown by a script to `Reject` or `Failed` (or `MemoryExceeded`).
+pub(crate) fn classify_error(script: &str, err: &Value) -> Outcome {
+    match err {
+        Value::String(s) => {
+            let text = s.to_string_lossy();
+            if text == MEMORY_MESSAGE {
+                return Outcome::MemoryExceeded;
+            }
+            let bare = strip_position(script, &text);
+            if let Some((code, reason)) = parse_status(bare) {
+                return Outcome::Reject { code, reason };
+            }
+            let message = if bare.len() == text.len() {
+                format!("{script}: {text}")
+            } else {
+                text
+            };
+            Outcome::Failed { message }
+        }
+        Value::Table(t) => {
+            let code = t
+                .raw_get::<Value>("code")
+                .ok()
+                .filter(|v| !v.is_nil())
+                .or_else(|| t.raw_get::<Value>(1).ok());
+            let reason = t
+                .raw_get::<Value>("reason")
+                .ok()
+                .filter(|v| !v.is_nil())
+                .or_else(|| t.raw_get::<Value>(2).ok());
+            let code = code.and_then(|v| match v {
+                Value::Integer(i) => Some(i as f64),
+                Value::Number(n) if n.fract() == 0.0 => Some(n),
+                _ => None,
+            });
+            match code {
+                Some(c) if (300.0..=699.0).contains(&c) => {
+                    let code = c as u16;
+                    let reason = match reason {
+                        Some(Value::String(s)) => s.to_string_lossy().trim().to_string(),
+                        _ => String::new(),
+                    };
+                    let reason = if reason.is_empty() {
+                        crate::sip::status::reason_phrase(code).to_string()
+                    } else {
+                        reason
+                    };
+                    if reason.is_empty() || reason.chars().any(char::is_control) {
+                        return Outcome::Failed {
+                            message: format!(
+                                "{script}: error table {{code={code}}} has no usable reason phrase"
+                            ),
+                        };
+                    }
+                    Outcome::Reject { code, reason }
+                }
+                _ => Outcome::Failed {
+                    message: format!(
+                        "{script}: error table without a SIP code in 300..699 (error({{code=404, reason='Not Found'}}))"
+                    ),
+                },
+            }
+        }
+        Value::Error(e) => {
+            if is_memory_error(e) {
+                Outcome::MemoryExceeded
+            } else {
+                Outcome::Failed {
+                    message: format!("{script}: {e}"),
+                }
+            }
+        }
+        other => Outcome::Failed {
+            message: format!(
+                "{script}: script raised an error value of type {}: {}",
+                super::data::lua_type(other),
+                other.to_string().unwrap_or_default()
+            ),
+        },
+    }
+}
+
+/// Strips the `name:LINE: ` prefix `error()` adds at level 1.
+fn strip_position<'a>(script: &str, text: &'a str) -> &'a str {
+    let Some(rest) = text.strip_prefix(script).and_then(|r| r.strip_prefix(':')) else {
+        return text;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return text;
+    }
+    rest[digits..].strip_prefix(": ").unwrap_or(text)
+}
+
+/// `NNN Reason` with NNN in 300..=699 and a reason without control characters.
+pub(crate) fn parse_status(s: &str) -> Option<(u16, String)> {
+    let b = s.as_bytes();
+    if b.len() < 5
+        || !(b'3'..=b'6').contains(&b[0])
+        || !b[1].is_ascii_digit()
+        || !b[2].is_ascii_digit()
+        || b[3] != b' '
+    {
+        return None;
+    }
+    let code: u16 = s[..3].parse().ok()?;
+    let reason = s[4..].trim();
+    if reason.is_empty() || reason.chars().any(char::is_control) {
+        return None;
+    }
+    Some((code, reason.to_string()))
+}
+
+/// Compile-time check: running the chunk in a scratch VM defines a global `main`.
+pub(crate) fn check_defines_main(script: &Script, limits: &Limits) -> Result<(), ScriptError> {
+    let err = |line: u32, message: String| ScriptError::Compile {
+        file: script.name.clone(),
+        line,
+        col: 1,
+        message,
+    };
+    let vm = Vm::new().map_err(|e| err(1, format!("cannot create a script VM: {e}")))?;
+    let f = vm
+        .lua
+        .load(&script.bytecode[..])
+        .set_name(format!("@{}", script.name))
+        .set_mode(mlua::chunk::ChunkMode::Binary)
+        .into_function()
+        .map_err(|e| err(1, e.to_string()))?;
+    let env = vm
+        .lua
+        .create_table()
+        .and_then(|env| env.set_metatable(Some(vm.env_meta.clone())).map(|_| env))
+        .map_err(|e| err(1, e.to_string()))?;
+    f.set_environment(env.clone())
+        .map_err(|e| err(1, e.to_string()))?;
+    let _ = vm.lua.set_memory_limit(
+        vm.lua
+            .used_memory()
+            .saturating_add(limits.memory_bytes.max(1)),
+    );
+    vm.guard.arm(Instant::now(), limits);
+    let result = f.call::<()>(());
+    vm.guard.disarm();
+    match result {
+        Err(_) if vm.guard.timed_out.load(Ordering::Relaxed) => Err(err(
+            1,
+            format!(
+                "running the script's top level took longer than {:?}",
+                limits.timeout
+            ),
+        )),
+        Err(e) if is_memory_error(&e) => Err(err(
+            1,
+            "running the script's top level exceeded the memory limit".to_string(),
+        )),
+        Err(e) => {
+            let text = match &e {
+                mlua::Error::RuntimeError(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let text = text.lines().next().unwrap_or_default().to_string();
+            match super::compile_error(&script.name, &text) {
+                ScriptError::Compile { line, message, .. } if text.starts_with(&script.name) => {
+                    Err(err(line, message))
+                }
+                _ => Err(err(1, text)),
+            }
+        }
+        Ok(()) => match env.raw_get::<Value>("main") {
+            Ok(Value::Function(_)) => Ok(()),
+            _ => Err(err(1, "script does not define main(data, ctx)".to_string())),
+        },
+    }
+}
