@@ -12,6 +12,7 @@ use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::routing::Router;
+use crate::script::{Engine, ScriptSet};
 use crate::transport::Listeners;
 
 #[derive(Debug, Parser)]
@@ -38,6 +39,27 @@ pub enum Command {
         /// Log format on stderr.
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
+    },
+    /// Validate a routing script: compile it and check it defines main.
+    Check {
+        /// The script (.lua).
+        script: PathBuf,
+    },
+    /// Dry-run a routing script on one call: prints the returned data as one
+    /// JSON line, or {"sip":"NNN Reason"} / {"error":"..."}; console output
+    /// and timing go to stderr.
+    Run {
+        /// The script (.lua).
+        script: PathBuf,
+        /// The call: a `data` object as the script receives it (JSON).
+        #[arg(long)]
+        data: PathBuf,
+        /// The `ctx` object: {"customer": {"id": ...}, "secrets": {...}} (JSON).
+        #[arg(long)]
+        ctx: Option<PathBuf>,
+        /// Time limit in milliseconds.
+        #[arg(long, default_value_t = 50)]
+        timeout_ms: u64,
     },
 }
 
@@ -71,6 +93,22 @@ pub fn run(cli: Cli) -> ExitCode {
             init_logging(log_format);
             serve(config, check)
         }
+        Command::Check { script } => match crate::script::set::load_file(&script, 1) {
+            Ok(_) => {
+                println!("{}: ok", script.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Run {
+            script,
+            data,
+            ctx,
+            timeout_ms,
+        } => crate::script::dry_run::run_cli(&script, &data, ctx.as_deref(), timeout_ms),
     }
 }
 
@@ -91,6 +129,13 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
     }
     let router = match Router::new(&config) {
         Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let scripts = match ScriptSet::load(&config, 1) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -137,12 +182,48 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             }
             tokio::spawn(a.serve());
         }
-        let pipeline = Arc::new(Pipeline::new(&config, router, metrics));
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let engine = Arc::new(Engine::new(workers, SCRIPT_QUEUE));
+        let pipeline = Arc::new(Pipeline::new(&config, router, metrics).with_scripts(engine, scripts));
+        tokio::spawn(reload_scripts_on_sighup(config.clone(), pipeline.clone()));
         info!(config = %config.source, mode = ?config.server.mode, customers = config.customers.len(), "sipforge starting");
         listeners.serve(pipeline, shutdown_signal()).await;
         info!("sipforge stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// Calls waiting for a script worker before new ones are refused with 503.
+const SCRIPT_QUEUE: usize = 1024;
+
+/// On SIGHUP, recompiles every configured script from its file and swaps the
+/// new set in atomically; a script that fails to compile is refused (logged)
+/// and the running set stays active.
+async fn reload_scripts_on_sighup(config: Config, pipeline: Arc<Pipeline>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            error!("cannot install SIGHUP handler; script reload disabled");
+            return;
+        };
+        let mut version = 1;
+        while hup.recv().await.is_some() {
+            let next = version + 1;
+            let cfg = config.clone();
+            match tokio::task::spawn_blocking(move || ScriptSet::load(&cfg, next)).await {
+                Ok(Ok(set)) => {
+                    version = next;
+                    pipeline.swap_scripts(set);
+                    info!(version, "SIGHUP: scripts reloaded");
+                }
+                Ok(Err(e)) => error!("SIGHUP: scripts not reloaded, the running ones stay: {e}"),
+                Err(e) => error!("SIGHUP: script reload failed: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (config, pipeline);
 }
 
 /// Resolves on SIGINT or SIGTERM.

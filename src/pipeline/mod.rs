@@ -16,11 +16,13 @@ use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tracing::debug;
+use arc_swap::ArcSwap;
+use tracing::{debug, warn};
 
-use crate::config::Config;
+use crate::config::{Config, SipStatus};
 use crate::metrics::Metrics;
 use crate::routing::Router;
+use crate::script::{self, CallCtx, CallData, Engine, Outcome, RunReport, Script, ScriptSet};
 use crate::sip::{
     HeaderName, Limits, Message, Method, ParseError, Request, Via, reason_phrase, validate_request,
     write_response,
@@ -37,21 +39,72 @@ pub struct Reply {
     pub bytes: Vec<u8>,
 }
 
+/// What handling one message came to.
+pub enum Step {
+    /// Answered (or dropped) at once.
+    Done(Option<Reply>),
+    /// A new call whose routing scripts must run first: run it with
+    /// [`Pipeline::run_script`] (off the receive loop), which gives the answer.
+    Script(Box<ScriptCall>),
+}
+
+/// A new call waiting for its routing scripts. Owns a copy of the request.
+pub struct ScriptCall {
+    bytes: Vec<u8>,
+    src: SocketAddr,
+    transport: Transport,
+    customer: usize,
+    chain: Vec<Arc<Script>>,
+    data: CallData,
+}
+
+/// Per-customer settings the script stage needs, prepared once.
+struct CustomerRt {
+    vars: Arc<toml::Table>,
+    ctx: CallCtx,
+    limits: script::Limits,
+    timeout_action: SipStatus,
+}
+
 /// The request handler shared by every transport task.
 pub struct Pipeline {
     router: Router,
     limits: Limits,
     tag_key: RandomState,
+    server_name: String,
     server_header: Vec<u8>,
     metrics: Arc<Metrics>,
+    customers: Vec<CustomerRt>,
+    scripts: ArcSwap<ScriptSet>,
+    engine: Option<Arc<Engine>>,
 }
 
 impl Pipeline {
     pub fn new(config: &Config, router: Router, metrics: Arc<Metrics>) -> Pipeline {
+        let customers = config
+            .customers
+            .iter()
+            .map(|c| CustomerRt {
+                vars: Arc::new(c.vars.clone()),
+                ctx: CallCtx {
+                    customer_id: Arc::from(c.id.as_str()),
+                    secrets: Arc::new(c.secrets.clone()),
+                },
+                limits: script::Limits {
+                    timeout: std::time::Duration::from_millis(c.timeout_ms),
+                    memory_bytes: c.script_memory_mb as usize * 1024 * 1024,
+                },
+                timeout_action: c.timeout_action.clone(),
+            })
+            .collect();
         Pipeline {
             router,
             limits: limits_of(config),
             tag_key: RandomState::new(),
+            server_name: config.server.server_name.clone(),
+            customers,
+            scripts: ArcSwap::from_pointee(ScriptSet::default()),
+            engine: None,
             server_header: format!(
                 "{}/{}",
                 config.server.server_name,
@@ -60,6 +113,19 @@ impl Pipeline {
             .into_bytes(),
             metrics,
         }
+    }
+
+    /// Runs routing scripts on `engine`, starting with `scripts`.
+    pub fn with_scripts(mut self, engine: Arc<Engine>, scripts: ScriptSet) -> Pipeline {
+        self.engine = Some(engine);
+        self.scripts = ArcSwap::from_pointee(scripts);
+        self
+    }
+
+    /// Activates a new script set for new calls; calls in flight finish on
+    /// the set they started with.
+    pub fn swap_scripts(&self, scripts: ScriptSet) {
+        self.scripts.store(Arc::new(scripts));
     }
 
     pub fn limits(&self) -> &Limits {
@@ -74,18 +140,125 @@ impl Pipeline {
     ///
     /// A bug that panics while handling one message costs that message only:
     /// the panic is caught, logged and counted, and the transport keeps serving.
-    pub fn handle(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Option<Reply> {
+    pub fn process(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Step {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.handle_message(data, src, transport)
         }))
         .unwrap_or_else(|_| {
             self.metrics.parse_errors.with_label_values(&["internal"]).inc();
             tracing::error!(%src, %transport, len = data.len(), "internal error handling a message; dropped");
-            None
+            Step::Done(None)
         })
     }
 
-    fn handle_message(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Option<Reply> {
+    /// [`Pipeline::process`] to the end on the current thread: scripts run
+    /// here with [`Engine::run_blocking`]. For tools, tests and benches; the
+    /// transports use `process` and [`Pipeline::run_script`].
+    pub fn handle(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Option<Reply> {
+        match self.process(data, src, transport) {
+            Step::Done(r) => r,
+            Step::Script(call) => {
+                let c = &self.customers[call.customer];
+                let report =
+                    Engine::run_blocking(&call.chain, call.data.clone(), &c.ctx, &c.limits, false);
+                self.finish_script(&call, report)
+            }
+        }
+    }
+
+    /// Runs a call's scripts on the engine's pool and answers it. A full
+    /// pool is answered with 503 at once.
+    pub async fn run_script(&self, call: Box<ScriptCall>) -> Option<Reply> {
+        let engine = self.engine.as_ref()?;
+        let c = &self.customers[call.customer];
+        let run = engine
+            .run(
+                call.chain.clone(),
+                call.data.clone(),
+                c.ctx.clone(),
+                c.limits,
+                false,
+            )
+            .await;
+        match run {
+            Ok(report) => self.finish_script(&call, report),
+            Err(_) => {
+                self.count(call.customer, "overloaded");
+                warn!(customer = %c.ctx.customer_id, "script engine overloaded; call refused with 503");
+                self.answer_call(&call, 503, "Service Unavailable", &[])
+            }
+        }
+    }
+
+    /// Re-reads the request a script ran for and answers it with the outcome.
+    fn finish_script(&self, call: &ScriptCall, report: RunReport) -> Option<Reply> {
+        let c = &self.customers[call.customer];
+        for line in &report.console {
+            debug!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id, "script: {line}");
+        }
+        debug!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id,
+            outcome = %report.outcome, elapsed_us = report.elapsed.as_micros() as u64, "script ran");
+        match report.outcome {
+            Outcome::Continue(data) if data.egress.is_empty() => {
+                self.count(call.customer, "no_route");
+                self.answer_call(call, 404, "Not Found", &[])
+            }
+            Outcome::Continue(data) => {
+                self.count(call.customer, "redirected");
+                let contacts = redirect::contacts(&data.egress, &data.headers);
+                let extra: Vec<(&str, &[u8])> =
+                    contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
+                self.answer_call(call, 302, "Moved Temporarily", &extra)
+            }
+            Outcome::Reject { code, reason } => {
+                self.count(call.customer, "rejected");
+                self.answer_call(call, code, &reason, &[])
+            }
+            Outcome::Timeout | Outcome::MemoryExceeded => {
+                let kind = if report.outcome == Outcome::Timeout {
+                    "timeout"
+                } else {
+                    "memory"
+                };
+                self.count(call.customer, kind);
+                warn!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id, "script stopped: {}", report.outcome);
+                self.answer_call(call, c.timeout_action.code, &c.timeout_action.reason, &[])
+            }
+            Outcome::Failed { message } => {
+                self.count(call.customer, "script_error");
+                warn!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id, "script failed: {message}");
+                self.answer_call(call, 500, "Server Internal Error", &[])
+            }
+        }
+    }
+
+    fn count(&self, customer: usize, outcome: &str) {
+        self.metrics
+            .routing
+            .with_label_values(&[self.router.customer_id(customer), outcome])
+            .inc();
+    }
+
+    /// Answers the INVITE a [`ScriptCall`] holds.
+    fn answer_call(
+        &self,
+        call: &ScriptCall,
+        code: u16,
+        reason: &str,
+        extra: &[(&str, &[u8])],
+    ) -> Option<Reply> {
+        let msg = Message::parse(&call.bytes, &self.limits).ok()?;
+        let req = validate_request(&msg).ok()?;
+        let ctx = Ctx {
+            msg: &msg,
+            src: call.src,
+            transport: call.transport,
+            known: Some(call.customer),
+        };
+        self.reply(&ctx, Some(&req), code, reason, extra)
+    }
+
+    fn handle_message(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Step {
         let msg = match Message::parse(data, &self.limits) {
             Ok(m) => m,
             Err(e) => {
@@ -96,7 +269,7 @@ impl Pipeline {
                 };
                 self.metrics.parse_errors.with_label_values(&[kind]).inc();
                 debug!(%src, %transport, error = %e, "dropped unparseable message");
-                return None;
+                return Step::Done(None);
             }
         };
         if !msg.is_request() {
@@ -106,7 +279,7 @@ impl Pipeline {
                 .with_label_values(&[transport.as_str()])
                 .inc();
             debug!(%src, status = msg.status(), "dropped stray response");
-            return None;
+            return Step::Done(None);
         }
         let ctx = Ctx {
             msg: &msg,
@@ -125,13 +298,13 @@ impl Pipeline {
                 self.metrics.parse_errors.with_label_values(&[kind]).inc();
                 debug!(%src, code = rej.code, reason = %rej.reason, "rejected invalid request");
                 if msg.method().is_some_and(|m| m.is(rsip::Method::Ack)) {
-                    return None;
+                    return Step::Done(None);
                 }
                 if msg.count(HeaderName::Via) == 0 {
                     // Nowhere to send a response: drop (RFC 4475 test message).
-                    return None;
+                    return Step::Done(None);
                 }
-                return self.reply(&ctx, None, rej.code, &rej.reason, &[]);
+                return Step::Done(self.reply(&ctx, None, rej.code, &rej.reason, &[]));
             }
         };
         self.metrics.request(req.method, transport);
@@ -168,27 +341,30 @@ impl Pipeline {
         self.reply(&ctx, None, code, reason, &[])
     }
 
-    fn dispatch(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>) -> Option<Reply> {
+    fn dispatch(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>) -> Step {
         use rsip::Method as M;
+        let done = |code: u16, reason: &str, extra: &[(&str, &[u8])]| {
+            Step::Done(self.reply(ctx, Some(req), code, reason, extra))
+        };
         if req.method.is(M::Ack) {
             // ACK for our 302 (or a stray one): absorbed, never answered.
-            return None;
+            return Step::Done(None);
         }
         let Some(customer) = ctx.known else {
-            let outcome = "forbidden";
-            self.metrics.routing.with_label_values(&["", outcome]).inc();
+            self.metrics
+                .routing
+                .with_label_values(&["", "forbidden"])
+                .inc();
             debug!(src = %ctx.src, "request from unknown source");
-            return self.reply(ctx, Some(req), 403, "Forbidden", &[]);
+            return done(403, "Forbidden", &[]);
         };
         if req.max_forwards == Some(0) {
-            return self.reply(ctx, Some(req), 483, "Too Many Hops", &[]);
+            return done(483, "Too Many Hops", &[]);
         }
         if !req.method.is(M::Cancel) {
             let unsupported = self.unsupported_extensions(ctx.msg);
             if !unsupported.is_empty() {
-                return self.reply(
-                    ctx,
-                    Some(req),
+                return done(
                     420,
                     "Bad Extension",
                     &[("Unsupported", unsupported.as_bytes())],
@@ -196,34 +372,22 @@ impl Pipeline {
             }
         }
         if !req.ruri.is_routable() {
-            return self.reply(ctx, Some(req), 416, "Unsupported URI Scheme", &[]);
+            return done(416, "Unsupported URI Scheme", &[]);
         }
         if req.to.tag().is_some() {
             // sipforge holds no dialogs in redirect mode.
-            return self.reply(ctx, Some(req), 481, reason_phrase(481), &[]);
+            return done(481, reason_phrase(481), &[]);
         }
         match req.method {
             Method::Known(M::Invite) => self.route_invite(ctx, req, customer),
-            Method::Known(M::Options) => self.reply(
-                ctx,
-                Some(req),
+            Method::Known(M::Options) => done(
                 200,
                 "OK",
                 &[("Allow", ALLOW), ("Accept", b"application/sdp")],
             ),
-            Method::Known(M::Cancel | M::Bye) => {
-                self.reply(ctx, Some(req), 481, reason_phrase(481), &[])
-            }
-            Method::Known(_) => self.reply(
-                ctx,
-                Some(req),
-                405,
-                "Method Not Allowed",
-                &[("Allow", ALLOW)],
-            ),
-            Method::Extension(_) => {
-                self.reply(ctx, Some(req), 501, "Not Implemented", &[("Allow", ALLOW)])
-            }
+            Method::Known(M::Cancel | M::Bye) => done(481, reason_phrase(481), &[]),
+            Method::Known(_) => done(405, "Method Not Allowed", &[("Allow", ALLOW)]),
+            Method::Extension(_) => done(501, "Not Implemented", &[("Allow", ALLOW)]),
         }
     }
 
@@ -242,7 +406,7 @@ impl Pipeline {
         out
     }
 
-    fn route_invite(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, customer: usize) -> Option<Reply> {
+    fn route_invite(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, customer: usize) -> Step {
         let customer_id = self.router.customer_id(customer);
         let user = req
             .ruri
@@ -256,22 +420,28 @@ impl Pipeline {
             .user
             .map(String::from_utf8_lossy)
             .unwrap_or(Cow::Borrowed(""));
-        let route = self
-            .router
-            .route(customer, &dest, &cli)
-            .filter(|r| !r.egress.is_empty());
-        let Some(route) = route else {
-            self.metrics
-                .routing
-                .with_label_values(&[customer_id, "no_route"])
-                .inc();
+        let route = self.router.route(customer, &dest, &cli);
+        let scripts = self.scripts.load();
+        if scripts.has_chain(customer) {
+            // The scripts may add, reorder or drop routes: they run even
+            // when no prefix matched.
+            let egress = route.map(|r| r.egress).unwrap_or_default();
+            let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
+            return Step::Script(Box::new(ScriptCall {
+                bytes: ctx.msg.buf().to_vec(),
+                src: ctx.src,
+                transport: ctx.transport,
+                customer,
+                chain: scripts.chain(customer),
+                data,
+            }));
+        }
+        let Some(route) = route.filter(|r| !r.egress.is_empty()) else {
+            self.count(customer, "no_route");
             debug!(call_id = %String::from_utf8_lossy(req.call_id), customer = customer_id, dest = %dest, "no route");
-            return self.reply(ctx, Some(req), 404, "Not Found", &[]);
+            return Step::Done(self.reply(ctx, Some(req), 404, "Not Found", &[]));
         };
-        self.metrics
-            .routing
-            .with_label_values(&[customer_id, "redirected"])
-            .inc();
+        self.count(customer, "redirected");
         debug!(
             call_id = %String::from_utf8_lossy(req.call_id),
             customer = customer_id,
@@ -282,7 +452,72 @@ impl Pipeline {
         let contacts = redirect::contacts(&route.egress, &[]);
         let extra: Vec<(&str, &[u8])> =
             contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
-        self.reply(ctx, Some(req), 302, "Moved Temporarily", &extra)
+        Step::Done(self.reply(ctx, Some(req), 302, "Moved Temporarily", &extra))
+    }
+
+    /// `data` for the scripts (DESIGN.md §4) from a validated INVITE.
+    fn call_data(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        req: &Request<'_>,
+        customer: usize,
+        dest_number: String,
+        cli: String,
+        egress: Vec<crate::routing::EgressEntry>,
+    ) -> CallData {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut unfolded = Vec::new();
+        let mut value = |b: &[u8]| {
+            unfolded.clear();
+            crate::sip::response::push_unfolded(&mut unfolded, b);
+            String::from_utf8_lossy(&unfolded).into_owned()
+        };
+        let headers = ctx
+            .msg
+            .headers()
+            .iter()
+            .map(|h| {
+                let name = match h.name {
+                    HeaderName::Other => text(ctx.msg.slice(h.raw_name)),
+                    known => known.as_str().to_string(),
+                };
+                (name, value(ctx.msg.slice(h.value)))
+            })
+            .collect();
+        let pai = ctx
+            .msg
+            .list(HeaderName::PAssertedIdentity)
+            .next()
+            .and_then(|v| crate::sip::NameAddr::parse(v).ok())
+            .map(|a| text(a.uri.raw));
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let c = &self.customers[customer];
+        CallData {
+            routing: script::Routing {
+                call_id: text(req.call_id),
+                method: text(req.method.as_bytes()),
+                ruri: text(ctx.msg.request_uri().unwrap_or_default()),
+                dest_number,
+                cli,
+                from_display: req.from.display.map(display_name),
+                from_uri: text(req.from.uri.raw),
+                to_uri: text(req.to.uri.raw),
+                pai,
+                src_ip: ctx.src.ip(),
+                src_port: ctx.src.port(),
+                transport: ctx.transport,
+                account_id: c.ctx.customer_id.to_string(),
+                server: self.server_name.clone(),
+                headers,
+                time_ms,
+            },
+            egress,
+            headers: Vec::new(),
+            remove_headers: Vec::new(),
+            vars: c.vars.clone(),
+        }
     }
 
     /// Builds a response and picks its destination.
@@ -353,6 +588,25 @@ struct Ctx<'m, 'a> {
     src: SocketAddr,
     transport: Transport,
     known: Option<usize>,
+}
+
+/// A display name as text: quotes removed and quoted-pairs resolved.
+fn display_name(raw: &[u8]) -> String {
+    let inner = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\""));
+    let Some(inner) = inner else {
+        return String::from_utf8_lossy(raw).into_owned();
+    };
+    let mut out = Vec::with_capacity(inner.len());
+    let mut escaped = false;
+    for &b in inner {
+        if escaped || b != b'\\' {
+            out.push(b);
+            escaped = false;
+        } else {
+            escaped = true;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4): always the source

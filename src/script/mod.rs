@@ -99,7 +99,9 @@
 //! the per-call memory delta gives each run the same budget a dedicated VM would.
 
 mod data;
+pub mod dry_run;
 mod engine;
+pub mod set;
 mod vm;
 
 use std::fmt;
@@ -112,6 +114,7 @@ use crate::routing::EgressEntry;
 use crate::transport::Transport;
 
 pub use engine::{Engine, Overloaded};
+pub use set::{LoadError, ScriptSet};
 
 /// Source language of a script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
 use super::Transport;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Step};
 use crate::sip::{Frame, FrameError, frame};
 
 /// How long a write to a peer may take before the connection is dropped.
@@ -85,7 +85,12 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, pipeline: &Pipeline
         loop {
             match frame(&buf, &limits) {
                 Ok(Frame::Message(n)) => {
-                    let reply = pipeline.handle(&buf[..n], peer, Transport::Tcp);
+                    // A call with scripts is awaited here: answers on one
+                    // connection keep the order of the requests.
+                    let reply = match pipeline.process(&buf[..n], peer, Transport::Tcp) {
+                        Step::Done(r) => r,
+                        Step::Script(call) => pipeline.run_script(call).await,
+                    };
                     buf.advance(n);
                     if let Some(r) = reply
                         && !write(&mut stream, &r.bytes).await

@@ -8,7 +8,7 @@ use tokio::net::UdpSocket;
 use tracing::{debug, warn};
 
 use super::Transport;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Reply, Step};
 
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
@@ -37,10 +37,24 @@ pub(super) async fn serve(sock: Arc<UdpSocket>, pipeline: Arc<Pipeline>) {
                 continue;
             }
         };
-        if let Some(reply) = pipeline.handle(&buf[..n], src, Transport::Udp)
-            && let Err(e) = sock.send_to(&reply.bytes, reply.to).await
-        {
-            warn!(to = %reply.to, error = %e, "udp send failed");
+        match pipeline.process(&buf[..n], src, Transport::Udp) {
+            Step::Done(Some(reply)) => send(&sock, reply).await,
+            Step::Done(None) => {}
+            Step::Script(call) => {
+                // Scripts run on the engine's pool; the receive loop goes on.
+                let (sock, pipeline) = (sock.clone(), pipeline.clone());
+                tokio::spawn(async move {
+                    if let Some(reply) = pipeline.run_script(call).await {
+                        send(&sock, reply).await;
+                    }
+                });
+            }
         }
+    }
+}
+
+async fn send(sock: &UdpSocket, reply: Reply) {
+    if let Err(e) = sock.send_to(&reply.bytes, reply.to).await {
+        warn!(to = %reply.to, error = %e, "udp send failed");
     }
 }

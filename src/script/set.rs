@@ -1,0 +1,89 @@
+//! The scripts a configuration names, compiled: each customer's script and the
+//! global "first"/"last" scripts, as one immutable set that is swapped whole
+//! when scripts change (calls in flight keep the set they started with).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{Script, ScriptError};
+use crate::config::{Config, Priority};
+
+/// Why the configured scripts could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read script {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}:1:1: JavaScript scripts are not supported by this version yet (Lua only)")]
+    JavaScript { path: String },
+    #[error("{0}")]
+    Compile(#[from] ScriptError),
+}
+
+/// Every configured script, compiled.
+#[derive(Debug, Default)]
+pub struct ScriptSet {
+    /// Version stamped on every script of this set (increases on each reload).
+    pub version: u64,
+    per_customer: Vec<Option<Arc<Script>>>,
+    first: Vec<Arc<Script>>,
+    last: Vec<Arc<Script>>,
+}
+
+/// Reads and compiles one script file.
+pub fn load_file(path: &Path, version: u64) -> Result<Script, LoadError> {
+    let name = path.display().to_string();
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("js"))
+    {
+        return Err(LoadError::JavaScript { path: name });
+    }
+    let source = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
+        path: name.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(Script::compile_lua(&name, version, &source)?)
+}
+
+impl ScriptSet {
+    /// Compiles every script the config names; the first failure is returned.
+    pub fn load(config: &Config, version: u64) -> Result<ScriptSet, LoadError> {
+        let mut set = ScriptSet {
+            version,
+            ..ScriptSet::default()
+        };
+        for c in &config.customers {
+            set.per_customer.push(match &c.script {
+                Some(path) => Some(Arc::new(load_file(path, version)?)),
+                None => None,
+            });
+        }
+        for g in &config.global_scripts {
+            let list = match g.priority {
+                Priority::First => &mut set.first,
+                Priority::Last => &mut set.last,
+                Priority::Disabled => continue,
+            };
+            list.push(Arc::new(load_file(&g.file, version)?));
+        }
+        Ok(set)
+    }
+
+    /// The chain a customer's calls run: global "first" scripts, the
+    /// customer's own, global "last" scripts (empty when none is configured).
+    pub fn chain(&self, customer: usize) -> Vec<Arc<Script>> {
+        let own = self.per_customer.get(customer).and_then(Option::as_ref);
+        let mut chain = Vec::with_capacity(self.first.len() + 1 + self.last.len());
+        chain.extend(self.first.iter().cloned());
+        chain.extend(own.cloned());
+        chain.extend(self.last.iter().cloned());
+        chain
+    }
+
+    /// Whether any script would run for this customer.
+    pub fn has_chain(&self, customer: usize) -> bool {
+        !self.first.is_empty()
+            || !self.last.is_empty()
+            || self.per_customer.get(customer).is_some_and(Option::is_some)
+    }
+}
