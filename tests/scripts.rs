@@ -324,3 +324,49 @@ fn sighup_swaps_scripts_and_refuses_a_broken_one() {
     );
     assert!(header_values(&call_302(&sc, "15551234567", "h3"), "Contact")[0].contains("X-V=2"));
 }
+
+#[test]
+fn global_first_and_last_scripts_wrap_the_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    };
+    let first = w(
+        "fraud.lua",
+        "function main(data) if string.sub(data.routing.dest_number, 1, 3) == \"881\" then error('403 Fraud Suspected') end table.insert(data.headers, { key = \"X-Order\", value = \"first\" }) return data end",
+    );
+    let own = w(
+        "acme.lua",
+        "function main(data) table.insert(data.headers, { key = \"X-Order\", value = data.headers[1].value .. \"-customer\" }) return data end",
+    );
+    let last = w(
+        "audit.lua",
+        "function main(data) local h = data.headers; h[#h].value = h[#h].value .. \"-last\" return data end",
+    );
+    let disabled = w(
+        "off.lua",
+        "function main(data) error('500 Should Not Run') end",
+    );
+    let config = format!(
+        "{}\n[[global_scripts]]\nname = \"fraud\"\nfile = {:?}\npriority = \"first\"\n\n[[global_scripts]]\nname = \"audit\"\nfile = {:?}\npriority = \"last\"\n\n[[global_scripts]]\nname = \"off\"\nfile = {:?}\npriority = \"disabled\"\n",
+        config_with_script(&own, ""),
+        first.display().to_string(),
+        last.display().to_string(),
+        disabled.display().to_string(),
+    );
+    let sc = Sidecar::start_with(&config);
+    let r = call_302(&sc, "15551234567", "g1");
+    let contact = &header_values(&r, "Contact")[0];
+    assert!(
+        contact.ends_with("?X-Order=first&X-Order=first-customer-last>;q=1.0"),
+        "{contact}"
+    );
+    // The first script's SIP error stops the chain.
+    let r = call_302(&sc, "881234", "g2");
+    assert_eq!(
+        String::from_utf8_lossy(&r).lines().next().unwrap(),
+        "SIP/2.0 403 Fraud Suspected"
+    );
+}
