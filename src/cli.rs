@@ -182,8 +182,11 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             }
             tokio::spawn(a.serve());
         }
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let engine = Arc::new(Engine::new(workers, SCRIPT_QUEUE));
+        let workers = config
+            .server
+            .script_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let engine = Arc::new(Engine::new(workers, config.server.script_queue));
         let pipeline = Arc::new(Pipeline::new(&config, router, metrics).with_scripts(engine, scripts));
         tokio::spawn(reload_scripts_on_sighup(config.clone(), pipeline.clone()));
         info!(config = %config.source, mode = ?config.server.mode, customers = config.customers.len(), "sipforge starting");
@@ -192,9 +195,6 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
         ExitCode::SUCCESS
     })
 }
-
-/// Calls waiting for a script worker before new ones are refused with 503.
-const SCRIPT_QUEUE: usize = 1024;
 
 /// On SIGHUP, recompiles every configured script from its file and swaps the
 /// new set in atomically; a script that fails to compile is refused (logged)

@@ -99,6 +99,17 @@ pub struct ServerConfig {
     /// Our name: `data.routing.server` and the `Server` / `User-Agent` header value.
     #[serde(default = "default_server_name")]
     pub server_name: String,
+    /// Threads running routing scripts, 1..=256. Default: one per CPU core.
+    #[serde(default)]
+    pub script_workers: Option<usize>,
+    /// New calls that may wait for a script worker, 0..=1000000; beyond it
+    /// calls are refused with 503 at once. Default 1024.
+    #[serde(default = "default_script_queue")]
+    pub script_queue: usize,
+}
+
+fn default_script_queue() -> usize {
+    1024
 }
 
 fn default_admin_token_env() -> String {

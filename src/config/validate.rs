@@ -176,6 +176,20 @@ fn validate_server(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
             format!("{admin} is also a SIP TCP listener (listen_tcp[{j}]); use another port"),
         ));
     }
+    if let Some(w) = s.script_workers
+        && !(1..=256).contains(&w)
+    {
+        return Err((
+            at.key("script_workers"),
+            format!("{w} is out of range; allowed 1..=256"),
+        ));
+    }
+    if s.script_queue > 1_000_000 {
+        return Err((
+            at.key("script_queue"),
+            format!("{} is out of range; allowed 0..=1000000", s.script_queue),
+        ));
+    }
     let env = &s.admin_token_env;
     let env_ok = env
         .bytes()
