@@ -8,25 +8,10 @@ use std::net::SocketAddr;
 use libfuzzer_sys::fuzz_target;
 use sipforge::sip::{Editor, Frame, Limits, Message, frame, validate_request, write_response};
 
-/// A response sipforge writes must be one well-formed message: status line,
-/// CRLF-terminated lines, no bare CR or LF, one Content-Length, blank line last.
-fn check_response(out: &[u8]) {
-    assert!(out.starts_with(b"SIP/2.0 "), "{out:?}");
-    assert!(out.ends_with(b"\r\n\r\n"), "{out:?}");
-    let head = &out[..out.len() - 2];
-    for (i, &b) in head.iter().enumerate() {
-        match b {
-            b'\r' => assert_eq!(head.get(i + 1), Some(&b'\n'), "bare CR in {out:?}"),
-            b'\n' => assert!(i > 0 && head[i - 1] == b'\r', "bare LF in {out:?}"),
-            _ => {}
-        }
-    }
-    let cl = head
-        .split(|&b| b == b'\n')
-        .filter(|l| l.starts_with(b"Content-Length:"))
-        .count();
-    assert_eq!(cl, 1, "{out:?}");
-}
+#[path = "../../tests/fixtures/mod.rs"]
+mod fixtures;
+
+use fixtures::check_response;
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits {

@@ -6,6 +6,8 @@
 #[path = "../../tests/fixtures/mod.rs"]
 mod fixtures;
 
+use fixtures::check_response;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -28,24 +30,6 @@ fn pipeline() -> &'static Pipeline {
         let router = Router::new(&cfg).expect("router");
         Pipeline::new(&cfg, router, Arc::new(Metrics::new()))
     })
-}
-
-fn check_response(out: &[u8]) {
-    assert!(out.starts_with(b"SIP/2.0 "), "{out:?}");
-    assert!(out.ends_with(b"\r\n\r\n"), "{out:?}");
-    let head = &out[..out.len() - 2];
-    for (i, &b) in head.iter().enumerate() {
-        match b {
-            b'\r' => assert_eq!(head.get(i + 1), Some(&b'\n'), "bare CR in {out:?}"),
-            b'\n' => assert!(i > 0 && head[i - 1] == b'\r', "bare LF in {out:?}"),
-            _ => {}
-        }
-    }
-    let cl = head
-        .split(|&b| b == b'\n')
-        .filter(|l| l.starts_with(b"Content-Length:"))
-        .count();
-    assert_eq!(cl, 1, "{out:?}");
 }
 
 fuzz_target!(|data: &[u8]| {
