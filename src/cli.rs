@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info};
 
 use crate::admin::Admin;
@@ -156,6 +157,15 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Installed before any port is bound: a signal sent as soon as the
+        // listeners appear is handled, never left to the default action.
+        let signals = match Signals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let listeners = match Listeners::bind(&config) {
             Ok(l) => l,
             Err(e) => {
@@ -188,65 +198,61 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let engine = Arc::new(Engine::new(workers, config.server.script_queue));
         let pipeline = Arc::new(Pipeline::new(&config, router, metrics).with_scripts(engine, scripts));
-        tokio::spawn(reload_scripts_on_sighup(config.clone(), pipeline.clone()));
+        tokio::spawn(reload_scripts_on_sighup(
+            signals.hup,
+            config.clone(),
+            pipeline.clone(),
+        ));
         info!(config = %config.source, mode = ?config.server.mode, customers = config.customers.len(), "sipforge starting");
-        listeners.serve(pipeline, shutdown_signal()).await;
+        listeners
+            .serve(pipeline, shutdown(signals.term, signals.int))
+            .await;
         info!("sipforge stopped");
         ExitCode::SUCCESS
     })
 }
 
+/// The process signals sipforge acts on.
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
 /// On SIGHUP, recompiles every configured script from its file and swaps the
 /// new set in atomically; a script that fails to compile is refused (logged)
 /// and the running set stays active.
-async fn reload_scripts_on_sighup(config: Config, pipeline: Arc<Pipeline>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            error!("cannot install SIGHUP handler; script reload disabled");
-            return;
-        };
-        let mut version = 1;
-        while hup.recv().await.is_some() {
-            let next = version + 1;
-            let cfg = config.clone();
-            match tokio::task::spawn_blocking(move || ScriptSet::load(&cfg, next)).await {
-                Ok(Ok(set)) => {
-                    version = next;
-                    pipeline.swap_scripts(set);
-                    info!(version, "SIGHUP: scripts reloaded");
-                }
-                Ok(Err(e)) => error!("SIGHUP: scripts not reloaded, the running ones stay: {e}"),
-                Err(e) => error!("SIGHUP: script reload failed: {e}"),
+async fn reload_scripts_on_sighup(mut hup: Signal, config: Config, pipeline: Arc<Pipeline>) {
+    let mut version = 1;
+    while hup.recv().await.is_some() {
+        let next = version + 1;
+        let cfg = config.clone();
+        match tokio::task::spawn_blocking(move || ScriptSet::load(&cfg, next)).await {
+            Ok(Ok(set)) => {
+                version = next;
+                pipeline.swap_scripts(set);
+                info!(version, "SIGHUP: scripts reloaded");
             }
+            Ok(Err(e)) => error!("SIGHUP: scripts not reloaded, the running ones stay: {e}"),
+            Err(e) => error!("SIGHUP: script reload failed: {e}"),
         }
     }
-    #[cfg(not(unix))]
-    let _ = (config, pipeline);
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    error!(error = %e, "cannot install SIGTERM handler");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => info!("SIGINT received, shutting down"),
-            _ = term.recv() => info!("SIGTERM received, shutting down"),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown(mut term: Signal, mut int: Signal) {
+    tokio::select! {
+        _ = int.recv() => info!("SIGINT received, shutting down"),
+        _ = term.recv() => info!("SIGTERM received, shutting down"),
     }
 }
