@@ -1,252 +1,628 @@
-//! `data` / `ctx` tables built directly with mlua, and the returned table read back
-//! (raw accesses only: no script metamethod ever runs here).
+//! `data` / `ctx` built and the returned table read back, each inside ONE call
+//! into the VM ([`Lua::exec_raw`]) made of raw Luau C-API operations: no Lua code
+//! runs, no mlua handle is made per value, no protected call is made per table
+//! operation, and reads are raw (no script metamethod ever runs here).
+//!
+//! Going through mlua's per-value API instead costs a lock, a stack check and
+//! often a handle (registry slot) per value; doing the work in Lua helpers costs
+//! interpreter dispatch, the interrupt hook per call and loop iteration, and the
+//! garbage of the flat arrays passed back and forth. Both measured several times
+//! slower (see `benches/script.rs`).
 
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use mlua::{Function, Lua, LuaString, Table, Value};
+use mlua::ffi::{self, lua_State};
+use mlua::{Function, Lua, Table, Value};
 
 use super::{CallCtx, CallData, Routing};
 use crate::config::Gateway;
 use crate::routing::EgressEntry;
 use crate::transport::Transport;
 
-/// Interned key strings, created once per VM.
-pub(crate) struct Keys {
-    pub(crate) routing: LuaString,
-    pub(crate) egress_routing: LuaString,
-    headers: LuaString,
-    remove_headers: LuaString,
-    key: LuaString,
-    value: LuaString,
-    carrier: LuaString,
-    gateway: LuaString,
-    transport: LuaString,
-    dest_number: LuaString,
-    cli: LuaString,
-    call_id: LuaString,
-    method: LuaString,
-    ruri: LuaString,
-    from_display: LuaString,
-    from_uri: LuaString,
-    to_uri: LuaString,
-    pai: LuaString,
-    src_ip: LuaString,
-    src_port: LuaString,
-    account_id: LuaString,
-    server: LuaString,
-    time: LuaString,
-    udp: LuaString,
-    tcp: LuaString,
-    secrets: LuaString,
-    customer: LuaString,
-    id: LuaString,
-    log: LuaString,
+/// Slots of the per-VM key table: the interned key strings (so no key is hashed
+/// and interned per call), then the template tables (see [`Codec`]).
+#[derive(Clone, Copy)]
+#[repr(i32)]
+enum K {
+    CallId = 1,
+    Method,
+    Ruri,
+    DestNumber,
+    Cli,
+    FromDisplay,
+    FromUri,
+    ToUri,
+    Pai,
+    SrcIp,
+    SrcPort,
+    Transport,
+    AccountId,
+    Server,
+    Time,
+    Headers,
+    EgressRouting,
+    Routing,
+    RemoveHeaders,
+    Carrier,
+    Gateway,
+    Key,
+    Value,
+    Secrets,
+    Customer,
+    Id,
+    Log,
 }
 
-impl Keys {
-    pub(crate) fn new(lua: &Lua) -> mlua::Result<Keys> {
-        let s = |k: &str| lua.create_string(k);
-        Ok(Keys {
-            routing: s("routing")?,
-            egress_routing: s("egress_routing")?,
-            headers: s("headers")?,
-            remove_headers: s("remove_headers")?,
-            key: s("key")?,
-            value: s("value")?,
-            carrier: s("carrier")?,
-            gateway: s("gateway")?,
-            transport: s("transport")?,
-            dest_number: s("dest_number")?,
-            cli: s("cli")?,
-            call_id: s("call_id")?,
-            method: s("method")?,
-            ruri: s("ruri")?,
-            from_display: s("from_display")?,
-            from_uri: s("from_uri")?,
-            to_uri: s("to_uri")?,
-            pai: s("pai")?,
-            src_ip: s("src_ip")?,
-            src_port: s("src_port")?,
-            account_id: s("account_id")?,
-            server: s("server")?,
-            time: s("time")?,
-            udp: s("udp")?,
-            tcp: s("tcp")?,
-            secrets: s("secrets")?,
-            customer: s("customer")?,
-            id: s("id")?,
-            log: s("log")?,
+/// Key strings, in [`K`] order.
+const KEY_NAMES: [&str; 27] = [
+    "call_id",
+    "method",
+    "ruri",
+    "dest_number",
+    "cli",
+    "from_display",
+    "from_uri",
+    "to_uri",
+    "pai",
+    "src_ip",
+    "src_port",
+    "transport",
+    "account_id",
+    "server",
+    "time",
+    "headers",
+    "egress_routing",
+    "routing",
+    "remove_headers",
+    "carrier",
+    "gateway",
+    "key",
+    "value",
+    "secrets",
+    "customer",
+    "id",
+    "log",
+];
+
+/// Template tables (stored after the keys): each has its fields' keys set (to
+/// `false`), so a call clones it and overwrites existing slots instead of
+/// inserting keys one by one. Never reachable from scripts.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+enum Tmpl {
+    Routing = KEY_NAMES.len() as i32 + 1,
+    Entry,
+    Header,
+    Remove,
+    Ctx,
+    CustomerT,
+}
+
+const TEMPLATES: [(Tmpl, &[K]); 6] = [
+    (
+        Tmpl::Routing,
+        &[
+            K::CallId,
+            K::Method,
+            K::Ruri,
+            K::DestNumber,
+            K::Cli,
+            K::FromDisplay,
+            K::FromUri,
+            K::ToUri,
+            K::Pai,
+            K::SrcIp,
+            K::SrcPort,
+            K::Transport,
+            K::AccountId,
+            K::Server,
+            K::Time,
+            K::Headers,
+            K::EgressRouting,
+        ],
+    ),
+    (
+        Tmpl::Entry,
+        &[
+            K::Carrier,
+            K::Gateway,
+            K::Transport,
+            K::DestNumber,
+            K::Cli,
+            K::Headers,
+            K::RemoveHeaders,
+        ],
+    ),
+    (Tmpl::Header, &[K::Key, K::Value]),
+    (Tmpl::Remove, &[K::Key]),
+    (Tmpl::Ctx, &[K::Secrets, K::Customer, K::Log]),
+    (Tmpl::CustomerT, &[K::Id]),
+];
+
+/// Per-VM state for building and reading the data.
+pub(crate) struct Codec {
+    /// `[K] = key string`, then `[Tmpl] = template table`.
+    keys: Table,
+    /// `ctx.log` (the same function as `print`).
+    log: Function,
+    interned: Interned,
+}
+
+impl Codec {
+    pub(crate) fn new(lua: &Lua, log: &Function) -> mlua::Result<Codec> {
+        let keys = lua.create_table_with_capacity(KEY_NAMES.len() + TEMPLATES.len(), 0)?;
+        for name in KEY_NAMES {
+            keys.raw_push(lua.create_string(name)?)?;
+        }
+        for (slot, fields) in TEMPLATES {
+            let t = lua.create_table_with_capacity(0, fields.len())?;
+            for &k in fields {
+                t.raw_set(KEY_NAMES[k as usize - 1], false)?;
+            }
+            keys.raw_set(slot as i32, t)?;
+        }
+        Ok(Codec {
+            keys,
+            log: log.clone(),
+            interned: Interned::default(),
         })
     }
-
-    fn transport(&self, t: Transport) -> &LuaString {
-        match t {
-            Transport::Udp => &self.udp,
-            Transport::Tcp => &self.tcp,
-        }
-    }
 }
 
-/// Marks a per-call environment "safe" (as `luaL_sandboxthread` does for its proxy):
-/// imported builtins keep their fast paths. Sound because the globals behind it are
-/// read-only and the compiler never treats a global the script writes as an import.
-pub(crate) fn set_safeenv(lua: &Lua, env: &Table) -> mlua::Result<()> {
-    // SAFETY: the table is the only argument, at the top of the stack; the closure
-    // only flips a flag on it.
-    unsafe {
-        lua.exec_raw::<()>(env, |state| {
-            mlua::ffi::lua_setsafeenv(state, -1, 1);
-        })
-    }
-}
+// ---- build -------------------------------------------------------------------
 
-fn toml_to_lua(lua: &Lua, v: &toml::Value) -> mlua::Result<Value> {
-    Ok(match v {
-        toml::Value::String(s) => Value::String(lua.create_string(s)?),
-        toml::Value::Integer(i) => Value::Number(*i as f64),
-        toml::Value::Float(f) => Value::Number(*f),
-        toml::Value::Boolean(b) => Value::Boolean(*b),
-        toml::Value::Datetime(d) => Value::String(lua.create_string(d.to_string())?),
-        toml::Value::Array(a) => {
-            let t = lua.create_table_with_capacity(a.len(), 0)?;
-            for item in a {
-                t.raw_push(toml_to_lua(lua, item)?)?;
-            }
-            Value::Table(t)
-        }
-        toml::Value::Table(m) => Value::Table(toml_table(lua, m)?),
-    })
-}
-
-fn toml_table(lua: &Lua, m: &toml::Table) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(0, m.len())?;
-    for (k, v) in m {
-        t.raw_set(k.as_str(), toml_to_lua(lua, v)?)?;
-    }
-    Ok(t)
-}
-
-fn header_list(lua: &Lua, k: &Keys, headers: &[(String, String)]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(headers.len(), 0)?;
-    for (i, (name, value)) in headers.iter().enumerate() {
-        let h = lua.create_table_with_capacity(0, 2)?;
-        h.raw_set(&k.key, name.as_str())?;
-        h.raw_set(&k.value, value.as_str())?;
-        t.raw_seti(i + 1, h)?;
-    }
-    Ok(t)
-}
-
-fn remove_list(lua: &Lua, k: &Keys, names: &[String]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(names.len(), 0)?;
-    for (i, name) in names.iter().enumerate() {
-        let h = lua.create_table_with_capacity(0, 1)?;
-        h.raw_set(&k.key, name.as_str())?;
-        t.raw_seti(i + 1, h)?;
-    }
-    Ok(t)
-}
-
-/// Builds `data` (DESIGN.md §4).
-pub(crate) fn build_data(lua: &Lua, k: &Keys, d: &CallData) -> mlua::Result<Table> {
-    let data = lua.create_table_with_capacity(0, 4 + d.vars.len())?;
-    for (key, v) in d.vars.iter() {
-        data.raw_set(key.as_str(), toml_to_lua(lua, v)?)?;
-    }
-
-    let r = &d.routing;
-    let routing = lua.create_table_with_capacity(0, 18)?;
-    routing.raw_set(&k.call_id, r.call_id.as_str())?;
-    routing.raw_set(&k.method, r.method.as_str())?;
-    routing.raw_set(&k.ruri, r.ruri.as_str())?;
-    routing.raw_set(&k.dest_number, r.dest_number.as_str())?;
-    routing.raw_set(&k.cli, r.cli.as_str())?;
-    if let Some(v) = &r.from_display {
-        routing.raw_set(&k.from_display, v.as_str())?;
-    }
-    routing.raw_set(&k.from_uri, r.from_uri.as_str())?;
-    routing.raw_set(&k.to_uri, r.to_uri.as_str())?;
-    if let Some(v) = &r.pai {
-        routing.raw_set(&k.pai, v.as_str())?;
-    }
-    routing.raw_set(&k.src_ip, r.src_ip.to_string())?;
-    routing.raw_set(&k.src_port, Value::Integer(r.src_port.into()))?;
-    routing.raw_set(&k.transport, k.transport(r.transport))?;
-    routing.raw_set(&k.account_id, r.account_id.as_str())?;
-    routing.raw_set(&k.server, r.server.as_str())?;
-    routing.raw_set(&k.time, Value::Number(r.time_ms as f64))?;
-    let headers = lua.create_table_with_capacity(0, r.headers.len())?;
-    for (name, value) in &r.headers {
-        let name = lua.create_string(name)?;
-        match headers.raw_get::<Value>(&name)? {
-            Value::String(prev) => {
-                let mut joined = prev.as_bytes().to_vec();
-                joined.extend_from_slice(b", ");
-                joined.extend_from_slice(value.as_bytes());
-                headers.raw_set(name, lua.create_string(joined)?)?;
-            }
-            _ => headers.raw_set(name, value.as_str())?,
-        }
-    }
-    routing.raw_set(&k.headers, headers)?;
-
-    let egress = lua.create_table_with_capacity(d.egress.len(), 0)?;
-    for (i, e) in d.egress.iter().enumerate() {
-        let t = lua.create_table_with_capacity(0, 7)?;
-        t.raw_set(&k.carrier, &*e.carrier)?;
-        t.raw_set(&k.gateway, &*e.gateway)?;
-        t.raw_set(&k.transport, k.transport(e.transport))?;
-        t.raw_set(&k.dest_number, e.dest_number.as_str())?;
-        t.raw_set(&k.cli, e.cli.as_str())?;
-        t.raw_set(&k.headers, header_list(lua, k, &e.headers)?)?;
-        t.raw_set(&k.remove_headers, remove_list(lua, k, &e.remove_headers)?)?;
-        egress.raw_seti(i + 1, t)?;
-    }
-    routing.raw_set(&k.egress_routing, egress.clone())?;
-
-    data.raw_set(&k.routing, routing)?;
-    data.raw_set(&k.egress_routing, egress)?;
-    data.raw_set(&k.headers, header_list(lua, k, &d.headers)?)?;
-    data.raw_set(&k.remove_headers, remove_list(lua, k, &d.remove_headers)?)?;
-    Ok(data)
-}
-
-/// Builds `ctx`.
-pub(crate) fn build_ctx(lua: &Lua, k: &Keys, ctx: &CallCtx, log: &Function) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(0, 3)?;
-    t.raw_set(&k.secrets, toml_table(lua, &ctx.secrets)?)?;
-    let customer = lua.create_table_with_capacity(0, 1)?;
-    customer.raw_set(&k.id, &*ctx.customer_id)?;
-    t.raw_set(&k.customer, customer)?;
-    t.raw_set(&k.log, log.clone())?;
-    Ok(t)
-}
-
-fn same_table(a: &Value, b: &Value) -> bool {
-    matches!((a, b), (Value::Table(x), Value::Table(y)) if x.to_pointer() == y.to_pointer())
-}
-
-/// After a script returned `data`: if it replaced only one of `data.egress_routing`
-/// and `data.routing.egress_routing`, the replaced one wins; both then point at it
-/// again (best effort: a frozen table is left alone).
-pub(crate) fn unify_egress(data: &Table, orig: &Value, k: &Keys) -> mlua::Result<()> {
-    let top = data.raw_get::<Value>(&k.egress_routing)?;
-    let Value::Table(routing) = data.raw_get::<Value>(&k.routing)? else {
-        return Ok(());
+/// Pushes a string (never raises except on out-of-memory, and no memory limit is
+/// set while building).
+unsafe fn push_str(l: *mut lua_State, s: &str) {
+    let p = if s.is_empty() {
+        c"".as_ptr()
+    } else {
+        s.as_ptr() as *const c_char
     };
-    let nested = routing.raw_get::<Value>(&k.egress_routing)?;
-    if same_table(&top, &nested) {
-        return Ok(());
+    unsafe { ffi::lua_pushlstring_(l, p, s.len()) };
+}
+
+/// Stack slots the builders and readers use above the ones checked at entry.
+const STACK_NEEDED: c_int = 24;
+
+fn len_hint(n: usize) -> c_int {
+    c_int::try_from(n).unwrap_or(0)
+}
+
+/// Raw pushes into fresh tables; `k` is the stack index of the key table, the
+/// templates sit at `tmpl + (Tmpl - Tmpl::Routing)`.
+struct Bld {
+    l: *mut lua_State,
+    k: c_int,
+    tmpl: c_int,
+}
+
+impl Bld {
+    /// Pushes a fresh copy of a template.
+    unsafe fn new_table(&self, t: Tmpl) -> c_int {
+        unsafe {
+            ffi::lua_clonetable(self.l, self.tmpl + (t as c_int - Tmpl::Routing as c_int));
+            ffi::lua_gettop(self.l)
+        }
     }
-    let nested_wins = (top.is_nil() || same_table(&top, orig))
-        && matches!(nested, Value::Table(_))
-        && !same_table(&nested, orig);
-    if nested_wins {
-        let _ = data.raw_set(&k.egress_routing, nested);
-    } else if !top.is_nil() {
-        let _ = routing.raw_set(&k.egress_routing, top);
+
+    unsafe fn key(&self, k: K) {
+        unsafe { ffi::lua_rawgeti_(self.l, self.k, k as c_int) };
     }
-    Ok(())
+
+    /// `t[<key>] = <value>`, the two on top of the stack (pops them).
+    unsafe fn set(&self, t: c_int) {
+        unsafe { ffi::lua_rawset(self.l, t) };
+    }
+
+    unsafe fn set_str(&self, t: c_int, k: K, s: &str) {
+        unsafe {
+            self.key(k);
+            push_str(self.l, s);
+            ffi::lua_rawset(self.l, t);
+        }
+    }
+
+    unsafe fn set_opt_str(&self, t: c_int, k: K, s: Option<&str>) {
+        unsafe {
+            match s {
+                Some(s) => self.set_str(t, k, s),
+                None => {
+                    self.key(k);
+                    ffi::lua_pushnil(self.l);
+                    ffi::lua_rawset(self.l, t);
+                }
+            }
+        }
+    }
+
+    unsafe fn set_num(&self, t: c_int, k: K, n: f64) {
+        unsafe {
+            self.key(k);
+            ffi::lua_pushnumber(self.l, n);
+            ffi::lua_rawset(self.l, t);
+        }
+    }
+
+    /// Pushes `{ {key=, value=}, ... }`.
+    unsafe fn header_list(&self, h: &[(String, String)]) {
+        let l = self.l;
+        unsafe {
+            ffi::lua_createtable(l, len_hint(h.len()), 0);
+            let list = ffi::lua_gettop(l);
+            for (i, (k, v)) in h.iter().enumerate() {
+                let item = self.new_table(Tmpl::Header);
+                self.set_str(item, K::Key, k);
+                self.set_str(item, K::Value, v);
+                ffi::lua_rawseti_(l, list, len_hint(i + 1));
+            }
+        }
+    }
+
+    /// Pushes `{ {key=}, ... }`.
+    unsafe fn remove_list(&self, r: &[String]) {
+        let l = self.l;
+        unsafe {
+            ffi::lua_createtable(l, len_hint(r.len()), 0);
+            let list = ffi::lua_gettop(l);
+            for (i, k) in r.iter().enumerate() {
+                let item = self.new_table(Tmpl::Remove);
+                self.set_str(item, K::Key, k);
+                ffi::lua_rawseti_(l, list, len_hint(i + 1));
+            }
+        }
+    }
+
+    /// Pushes `routing.headers`: name → value, repeated names joined with ", ".
+    unsafe fn request_headers(&self, h: &[(String, String)]) {
+        let l = self.l;
+        unsafe {
+            ffi::lua_createtable(l, 0, len_hint(h.len()));
+            let t = ffi::lua_gettop(l);
+            for (name, value) in h {
+                push_str(l, name);
+                ffi::lua_pushvalue(l, -1);
+                if ffi::lua_rawget(l, t) == ffi::LUA_TSTRING {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(l, -1, &mut len);
+                    let mut joined = Vec::with_capacity(len + 2 + value.len());
+                    if !p.is_null() {
+                        joined.extend_from_slice(std::slice::from_raw_parts(p as *const u8, len));
+                    }
+                    joined.extend_from_slice(b", ");
+                    joined.extend_from_slice(value.as_bytes());
+                    ffi::lua_pop(l, 1);
+                    ffi::lua_pushlstring_(l, joined.as_ptr() as *const c_char, joined.len());
+                } else {
+                    ffi::lua_pop(l, 1);
+                    push_str(l, value);
+                }
+                ffi::lua_rawset(l, t);
+            }
+        }
+    }
+
+    /// Pushes one `egress_routing` entry.
+    unsafe fn entry(&self, e: &EgressEntry) {
+        unsafe {
+            let t = self.new_table(Tmpl::Entry);
+            self.set_str(t, K::Carrier, &e.carrier);
+            self.set_str(t, K::Gateway, &e.gateway);
+            self.set_str(t, K::Transport, transport_str(e.transport));
+            self.set_str(t, K::DestNumber, &e.dest_number);
+            self.set_str(t, K::Cli, &e.cli);
+            self.key(K::Headers);
+            self.header_list(&e.headers);
+            self.set(t);
+            self.key(K::RemoveHeaders);
+            self.remove_list(&e.remove_headers);
+            self.set(t);
+        }
+    }
+}
+
+/// Pushes a TOML value as a fresh Lua value. Returns false if the stack cannot grow
+/// (absurd nesting), leaving the stack as it was.
+unsafe fn push_toml(l: *mut lua_State, v: &toml::Value) -> bool {
+    unsafe {
+        match v {
+            toml::Value::String(s) => push_str(l, s),
+            toml::Value::Integer(i) => ffi::lua_pushnumber(l, *i as f64),
+            toml::Value::Float(f) => ffi::lua_pushnumber(l, *f),
+            toml::Value::Boolean(b) => ffi::lua_pushboolean(l, c_int::from(*b)),
+            toml::Value::Datetime(d) => push_str(l, &d.to_string()),
+            toml::Value::Array(a) => {
+                if ffi::lua_checkstack(l, 2) == 0 {
+                    return false;
+                }
+                ffi::lua_createtable(l, c_int::try_from(a.len()).unwrap_or(0), 0);
+                for (i, item) in a.iter().enumerate() {
+                    if !push_toml(l, item) {
+                        ffi::lua_pop(l, 1);
+                        return false;
+                    }
+                    ffi::lua_rawseti_(l, -2, c_int::try_from(i + 1).unwrap_or(c_int::MAX));
+                }
+            }
+            toml::Value::Table(m) => {
+                if ffi::lua_checkstack(l, 3) == 0 {
+                    return false;
+                }
+                ffi::lua_createtable(l, 0, c_int::try_from(m.len()).unwrap_or(0));
+                if !set_toml_fields(l, m) {
+                    ffi::lua_pop(l, 1);
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Sets `m`'s entries on the table on top of the stack (needs 2 free slots).
+unsafe fn set_toml_fields(l: *mut lua_State, m: &toml::Table) -> bool {
+    for (k, v) in m {
+        unsafe {
+            push_str(l, k);
+            if !push_toml(l, v) {
+                ffi::lua_pop(l, 1);
+                return false;
+            }
+            ffi::lua_rawset(l, -3);
+        }
+    }
+    true
+}
+
+fn transport_str(t: Transport) -> &'static str {
+    match t {
+        Transport::Udp => "udp",
+        Transport::Tcp => "tcp",
+    }
+}
+
+/// Builds `data` (DESIGN.md §4) and `ctx` in one call into the VM.
+pub(crate) fn build(
+    lua: &Lua,
+    codec: &Codec,
+    d: &CallData,
+    ctx: &CallCtx,
+) -> mlua::Result<(Table, Table)> {
+    let r = &d.routing;
+    let mut ip_buf = [0u8; 64];
+    let src_ip = {
+        use std::io::Write;
+        let mut cur = std::io::Cursor::new(&mut ip_buf[..]);
+        let _ = write!(cur, "{}", r.src_ip);
+        let len = cur.position() as usize;
+        std::str::from_utf8(&ip_buf[..len]).unwrap_or_default()
+    };
+    let mut ok = true;
+    // SAFETY: the key table and `ctx.log` are the arguments (stack indexes 1 and 2
+    // of the protected call's frame); the closure leaves exactly `data, ctx` on the
+    // stack, never uses more than STACK_NEEDED slots above its check (TOML nesting
+    // checks its own), and indexes only the key table, the templates and tables it
+    // created. Nothing raises: no memory limit is set while building and every
+    // table written is fresh (clones are never read-only); a real out-of-memory
+    // would be turned into an error by the protected call.
+    let res = unsafe {
+        lua.exec_raw::<(Table, Table)>((&codec.keys, &codec.log), |l| {
+            if ffi::lua_checkstack(l, STACK_NEEDED) == 0 {
+                ok = false;
+                return;
+            }
+            let tmpl = ffi::lua_gettop(l) + 1;
+            for (t, _) in TEMPLATES {
+                ffi::lua_rawgeti_(l, 1, t as c_int);
+            }
+            let b = Bld { l, k: 1, tmpl };
+
+            // data, pre-filled with the vars (the contract fields win on a clash)
+            ffi::lua_createtable(l, 0, len_hint(4 + d.vars.len()));
+            let data = ffi::lua_gettop(l);
+            if !set_toml_fields(l, &d.vars) {
+                ok = false;
+                return;
+            }
+
+            let routing = b.new_table(Tmpl::Routing);
+            b.set_str(routing, K::CallId, &r.call_id);
+            b.set_str(routing, K::Method, &r.method);
+            b.set_str(routing, K::Ruri, &r.ruri);
+            b.set_str(routing, K::DestNumber, &r.dest_number);
+            b.set_str(routing, K::Cli, &r.cli);
+            b.set_opt_str(routing, K::FromDisplay, r.from_display.as_deref());
+            b.set_str(routing, K::FromUri, &r.from_uri);
+            b.set_str(routing, K::ToUri, &r.to_uri);
+            b.set_opt_str(routing, K::Pai, r.pai.as_deref());
+            b.set_str(routing, K::SrcIp, src_ip);
+            b.set_num(routing, K::SrcPort, f64::from(r.src_port));
+            b.set_str(routing, K::Transport, transport_str(r.transport));
+            b.set_str(routing, K::AccountId, &r.account_id);
+            b.set_str(routing, K::Server, &r.server);
+            b.set_num(routing, K::Time, r.time_ms as f64);
+            b.key(K::Headers);
+            b.request_headers(&r.headers);
+            b.set(routing);
+
+            ffi::lua_createtable(l, len_hint(d.egress.len()), 0);
+            let egress = ffi::lua_gettop(l);
+            for (i, e) in d.egress.iter().enumerate() {
+                b.entry(e);
+                ffi::lua_rawseti_(l, egress, len_hint(i + 1));
+            }
+            b.key(K::EgressRouting);
+            ffi::lua_pushvalue(l, egress);
+            b.set(routing);
+            b.key(K::EgressRouting);
+            ffi::lua_pushvalue(l, egress);
+            b.set(data);
+            b.key(K::Routing);
+            ffi::lua_pushvalue(l, routing);
+            b.set(data);
+            ffi::lua_settop(l, data);
+            b.key(K::Headers);
+            b.header_list(&d.headers);
+            b.set(data);
+            b.key(K::RemoveHeaders);
+            b.remove_list(&d.remove_headers);
+            b.set(data);
+
+            // ctx = { secrets = {...}, customer = { id = ... }, log = <log> }
+            let c = b.new_table(Tmpl::Ctx);
+            b.key(K::Secrets);
+            ffi::lua_createtable(l, 0, len_hint(ctx.secrets.len()));
+            if !set_toml_fields(l, &ctx.secrets) {
+                ok = false;
+                return;
+            }
+            b.set(c);
+            b.key(K::Customer);
+            let customer = b.new_table(Tmpl::CustomerT);
+            b.set_str(customer, K::Id, &ctx.customer_id);
+            b.set(c);
+            b.key(K::Log);
+            ffi::lua_pushvalue(l, 2);
+            b.set(c);
+            // leave data, ctx
+            ffi::lua_replace(l, 2);
+            ffi::lua_replace(l, 1);
+            ffi::lua_settop(l, 2);
+        })
+    };
+    if !ok {
+        return Err(mlua::Error::runtime(
+            "vars or secrets nested too deeply for the script VM",
+        ));
+    }
+    res
+}
+
+// ---- read back -----------------------------------------------------------------
+
+/// A value read from the returned data, borrowed from the VM.
+#[derive(Clone, Copy)]
+enum Slot<'a> {
+    Nil,
+    Bool,
+    Int(i64),
+    Num(f64),
+    Str(&'a [u8]),
+    Table,
+    Other(&'static str),
+}
+
+impl Slot<'_> {
+    /// The Lua-facing type name (`number` for integers too).
+    fn type_name(&self) -> &'static str {
+        match self {
+            Slot::Nil => "nil",
+            Slot::Bool => "boolean",
+            Slot::Int(_) | Slot::Num(_) => "number",
+            Slot::Str(_) => "string",
+            Slot::Table => "table",
+            Slot::Other(t) => t,
+        }
+    }
+}
+
+/// Raw reads from the returned data (which stays on the stack while reading, so
+/// every string borrowed from a table in it stays alive: nothing writes to those
+/// tables meanwhile, and the Luau GC does not move objects).
+///
+/// Every accessor that returns a `Slot` leaves the value pushed; callers pop it
+/// when done with it (on an error the whole stack is dropped by `exec_raw`).
+struct Rd<'a> {
+    l: *mut lua_State,
+    /// Stack index of the key table.
+    k: c_int,
+    _vm: PhantomData<&'a Lua>,
+}
+
+impl<'a> Rd<'a> {
+    fn top(&self) -> c_int {
+        // SAFETY: `l` is the running state (see `read_back`).
+        unsafe { ffi::lua_gettop(self.l) }
+    }
+
+    fn pop(&self) {
+        // SAFETY: callers pop only what they pushed.
+        unsafe { ffi::lua_pop(self.l, 1) }
+    }
+
+    /// The raw length of the table at `t`.
+    fn len(&self, t: c_int) -> c_int {
+        // SAFETY: `t` is a table on the stack; the raw length never raises.
+        let n = unsafe { ffi::lua_objlen(self.l, t) };
+        c_int::try_from(n).unwrap_or(c_int::MAX)
+    }
+
+    /// Pushes `t[k]` (raw) and returns it.
+    fn field(&self, t: c_int, k: K) -> Slot<'a> {
+        // SAFETY: `t` is a table on the stack and a slot is free (checked at entry
+        // for the nesting depth the readers use); raw gets run no metamethod and
+        // never allocate.
+        unsafe {
+            ffi::lua_rawgeti_(self.l, self.k, k as c_int);
+            ffi::lua_rawget(self.l, t);
+            self.slot()
+        }
+    }
+
+    /// Pushes `t[i]` (raw) and returns it.
+    fn index(&self, t: c_int, i: c_int) -> Slot<'a> {
+        // SAFETY: as for `field`; integer raw gets never allocate.
+        unsafe {
+            ffi::lua_rawgeti_(self.l, t, i);
+            self.slot()
+        }
+    }
+
+    /// The value on top of the stack.
+    unsafe fn slot(&self) -> Slot<'a> {
+        let l = self.l;
+        unsafe {
+            match ffi::lua_type(l, -1) {
+                ffi::LUA_TNIL | ffi::LUA_TNONE => Slot::Nil,
+                ffi::LUA_TBOOLEAN => Slot::Bool,
+                ffi::LUA_TNUMBER => number_slot(ffi::lua_tonumberx(l, -1, std::ptr::null_mut())),
+                ffi::LUA_TINTEGER => Slot::Int(ffi::lua_tointeger64(l, -1, std::ptr::null_mut())),
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let p = ffi::lua_tolstring(l, -1, &mut len);
+                    if p.is_null() {
+                        Slot::Str(&[])
+                    } else {
+                        Slot::Str(std::slice::from_raw_parts(p as *const u8, len))
+                    }
+                }
+                ffi::LUA_TTABLE => Slot::Table,
+                ffi::LUA_TLIGHTUSERDATA => Slot::Other("lightuserdata"),
+                ffi::LUA_TVECTOR => Slot::Other("vector"),
+                ffi::LUA_TFUNCTION => Slot::Other("function"),
+                ffi::LUA_TUSERDATA => Slot::Other("userdata"),
+                ffi::LUA_TTHREAD => Slot::Other("thread"),
+                ffi::LUA_TBUFFER => Slot::Other("buffer"),
+                _ => Slot::Other("other"),
+            }
+        }
+    }
+}
+
+/// A Luau number as mlua presents it: an integer when it is exactly one.
+fn number_slot(n: f64) -> Slot<'static> {
+    // i64's range is [-2^63, 2^63); `as` saturates, so check it first.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if (-TWO_63..TWO_63).contains(&n) {
+        let i = n as i64;
+        if (i as f64).to_bits() == n.to_bits() {
+            return Slot::Int(i);
+        }
+    }
+    Slot::Num(n)
 }
 
 /// The Lua-facing type name (`number` for integers too).
@@ -258,32 +634,32 @@ pub(crate) fn lua_type(v: &Value) -> &'static str {
     }
 }
 
-fn type_of(v: &Value) -> &'static str {
-    lua_type(v)
-}
-
-/// A string field (strings only).
-fn string_field(v: Value, path: &dyn Fn() -> String) -> Result<Option<String>, String> {
+/// A string field (strings only), borrowed from the VM.
+fn str_field<'a>(v: Slot<'a>, path: &dyn Fn() -> String) -> Result<Option<&'a str>, String> {
     match v {
-        Value::Nil => Ok(None),
-        Value::String(s) => s
-            .to_str()
-            .map(|s| Some(s.to_string()))
+        Slot::Nil => Ok(None),
+        Slot::Str(s) => std::str::from_utf8(s)
+            .map(Some)
             .map_err(|_| format!("{} is not valid UTF-8", path())),
         other => Err(format!(
             "{} is a {}, expected a string",
             path(),
-            type_of(&other)
+            other.type_name()
         )),
     }
 }
 
+/// A string field (strings only).
+fn string_field(v: Slot, path: &dyn Fn() -> String) -> Result<Option<String>, String> {
+    str_field(v, path).map(|s| s.map(str::to_string))
+}
+
 /// A number-like field (`dest_number`, `cli`): string or integral number.
-fn number_field(v: Value, path: &dyn Fn() -> String) -> Result<Option<String>, String> {
+fn number_field(v: Slot, path: &dyn Fn() -> String) -> Result<Option<String>, String> {
     let s = match v {
-        Value::Integer(i) => Some(i.to_string()),
-        Value::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => Some((n as i64).to_string()),
-        Value::Number(_) => {
+        Slot::Int(i) => Some(i.to_string()),
+        Slot::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => Some((n as i64).to_string()),
+        Slot::Num(_) => {
             return Err(format!("{} is not an integral number", path()));
         }
         other => string_field(other, path)?,
@@ -310,7 +686,7 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
 }
 
-fn header_name(v: Value, path: &dyn Fn() -> String) -> Result<String, String> {
+fn header_name(v: Slot, path: &dyn Fn() -> String) -> Result<String, String> {
     let name = string_field(v, path)?.ok_or_else(|| format!("{} is missing", path()))?;
     if !is_token(&name) {
         return Err(format!("{} = {name:?} is not a valid header name", path()));
@@ -318,39 +694,50 @@ fn header_name(v: Value, path: &dyn Fn() -> String) -> Result<String, String> {
     Ok(name)
 }
 
-fn read_headers(v: Value, k: &Keys, path: &str) -> Result<Vec<(String, String)>, String> {
-    let t = match v {
-        Value::Nil => return Ok(Vec::new()),
-        Value::Table(t) => t,
+/// A header list `{ {key=, value=}, ... }`: `v` (pushed) is the list.
+fn read_headers(
+    rd: &Rd,
+    v: Slot,
+    path: &dyn Fn() -> String,
+) -> Result<Vec<(String, String)>, String> {
+    match v {
+        Slot::Nil => return Ok(Vec::new()),
+        Slot::Table => {}
         other => {
             return Err(format!(
-                "{path} is a {}, expected an array",
-                type_of(&other)
+                "{} is a {}, expected an array",
+                path(),
+                other.type_name()
             ));
         }
-    };
-    let n = t.raw_len();
-    let mut out = Vec::with_capacity(n);
+    }
+    let t = rd.top();
+    let n = rd.len(t);
+    let mut out = Vec::with_capacity(n.clamp(0, 1024) as usize);
     for i in 1..=n {
-        let item = t.raw_get::<Value>(i).map_err(|e| e.to_string())?;
-        let Value::Table(h) = item else {
+        let item = rd.index(t, i);
+        let Slot::Table = item else {
             return Err(format!(
-                "{path}[{i}] is a {}, expected {{key=..., value=...}}",
-                type_of(&item)
+                "{}[{i}] is a {}, expected {{key=..., value=...}}",
+                path(),
+                item.type_name()
             ));
         };
-        let name = header_name(h.raw_get(&k.key).unwrap_or(Value::Nil), &|| {
-            format!("{path}[{i}].key")
-        })?;
-        let value = match h.raw_get(&k.value).unwrap_or(Value::Nil) {
-            Value::Integer(i) => i.to_string(),
-            Value::Number(n) => n.to_string(),
-            other => string_field(other, &|| format!("{path}[{i}].value"))?
-                .ok_or_else(|| format!("{path}[{i}].value is missing"))?,
+        let h = rd.top();
+        let name = header_name(rd.field(h, K::Key), &|| format!("{}[{i}].key", path()))?;
+        rd.pop();
+        let value = match rd.field(h, K::Value) {
+            Slot::Int(i) => i.to_string(),
+            Slot::Num(n) => n.to_string(),
+            other => string_field(other, &|| format!("{}[{i}].value", path()))?
+                .ok_or_else(|| format!("{}[{i}].value is missing", path()))?,
         };
+        rd.pop();
+        rd.pop(); // the item
         if value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(format!(
-                "{path}[{i}].value contains control characters (CR/LF)"
+                "{}[{i}].value contains control characters (CR/LF)",
+                path()
             ));
         }
         out.push((name, value));
@@ -358,84 +745,100 @@ fn read_headers(v: Value, k: &Keys, path: &str) -> Result<Vec<(String, String)>,
     Ok(out)
 }
 
-fn read_removes(v: Value, k: &Keys, path: &str) -> Result<Vec<String>, String> {
-    let t = match v {
-        Value::Nil => return Ok(Vec::new()),
-        Value::Table(t) => t,
+/// A remove list `{ {key=} or "name", ... }`: `v` (pushed) is the list.
+fn read_removes(rd: &Rd, v: Slot, path: &dyn Fn() -> String) -> Result<Vec<String>, String> {
+    match v {
+        Slot::Nil => return Ok(Vec::new()),
+        Slot::Table => {}
         other => {
             return Err(format!(
-                "{path} is a {}, expected an array",
-                type_of(&other)
+                "{} is a {}, expected an array",
+                path(),
+                other.type_name()
             ));
         }
-    };
-    let n = t.raw_len();
-    let mut out = Vec::with_capacity(n);
+    }
+    let t = rd.top();
+    let n = rd.len(t);
+    let mut out = Vec::with_capacity(n.clamp(0, 1024) as usize);
     for i in 1..=n {
-        let item = t.raw_get::<Value>(i).map_err(|e| e.to_string())?;
-        let name = match item {
-            Value::Table(h) => header_name(h.raw_get(&k.key).unwrap_or(Value::Nil), &|| {
-                format!("{path}[{i}].key")
-            })?,
-            s @ Value::String(_) => header_name(s, &|| format!("{path}[{i}]"))?,
+        let name = match rd.index(t, i) {
+            Slot::Table => {
+                let name = header_name(rd.field(rd.top(), K::Key), &|| {
+                    format!("{}[{i}].key", path())
+                })?;
+                rd.pop();
+                name
+            }
+            s @ Slot::Str(_) => header_name(s, &|| format!("{}[{i}]", path()))?,
             other => {
                 return Err(format!(
-                    "{path}[{i}] is a {}, expected {{key=...}}",
-                    type_of(&other)
+                    "{}[{i}] is a {}, expected {{key=...}}",
+                    path(),
+                    other.type_name()
                 ));
             }
         };
+        rd.pop(); // the item
         out.push(name);
     }
     Ok(out)
 }
 
-fn read_entry(i: usize, v: Value, r: &Routing, k: &Keys) -> Result<EgressEntry, String> {
-    let Value::Table(e) = v else {
-        return Err(format!(
-            "egress_routing[{i}] is a {}, expected a table with at least a gateway",
-            type_of(&v)
-        ));
-    };
-    let get = |key: &LuaString| e.raw_get::<Value>(key).unwrap_or(Value::Nil);
-    let gw_text = string_field(get(&k.gateway), &|| format!("egress_routing[{i}].gateway"))?
-        .ok_or_else(|| {
-            format!(
-                "egress_routing[{i}] has no gateway (\"host:port\" or \"host:port;transport=tcp\")"
-            )
-        })?;
-    let gw: Gateway = gw_text
-        .parse()
+/// One `egress_routing` entry; the entry table is on top of the stack.
+fn read_entry(rd: &Rd, i: c_int, r: &Routing, cache: &mut Interned) -> Result<EgressEntry, String> {
+    let e = rd.top();
+    let gw_text = str_field(rd.field(e, K::Gateway), &|| {
+        format!("egress_routing[{i}].gateway")
+    })?
+    .ok_or_else(|| {
+        format!("egress_routing[{i}] has no gateway (\"host:port\" or \"host:port;transport=tcp\")")
+    })?;
+    let (gateway, gw_transport) = cache
+        .gateway(gw_text)
         .map_err(|m| format!("egress_routing[{i}].gateway: {m}"))?;
-    let transport = if gw_text.contains(';') {
-        gw.transport
+    let has_params = gw_text.contains(';');
+    rd.pop();
+    let transport = if has_params {
+        gw_transport
     } else {
-        match string_field(get(&k.transport), &|| {
+        let t = str_field(rd.field(e, K::Transport), &|| {
             format!("egress_routing[{i}].transport")
-        })? {
+        })?;
+        let t = match t {
             None => Transport::Udp,
-            Some(t) => Transport::parse(&t).ok_or_else(|| {
+            Some(t) => Transport::parse(t).ok_or_else(|| {
                 format!("egress_routing[{i}].transport = {t:?}: expected \"udp\" or \"tcp\"")
             })?,
-        }
+        };
+        rd.pop();
+        t
     };
-    let carrier = string_field(get(&k.carrier), &|| format!("egress_routing[{i}].carrier"))?
-        .unwrap_or_default();
-    let dest_number = number_field(get(&k.dest_number), &|| {
+    let carrier = str_field(rd.field(e, K::Carrier), &|| {
+        format!("egress_routing[{i}].carrier")
+    })?
+    .unwrap_or_default();
+    let carrier = cache.carrier(carrier);
+    rd.pop();
+    let dest_number = number_field(rd.field(e, K::DestNumber), &|| {
         format!("egress_routing[{i}].dest_number")
     })?
     .unwrap_or_else(|| r.dest_number.clone());
-    let cli = number_field(get(&k.cli), &|| format!("egress_routing[{i}].cli"))?
+    rd.pop();
+    let cli = number_field(rd.field(e, K::Cli), &|| format!("egress_routing[{i}].cli"))?
         .unwrap_or_else(|| r.cli.clone());
-    let headers = read_headers(get(&k.headers), k, &format!("egress_routing[{i}].headers"))?;
-    let remove_headers = read_removes(
-        get(&k.remove_headers),
-        k,
-        &format!("egress_routing[{i}].remove_headers"),
-    )?;
+    rd.pop();
+    let headers = read_headers(rd, rd.field(e, K::Headers), &|| {
+        format!("egress_routing[{i}].headers")
+    })?;
+    rd.pop();
+    let remove_headers = read_removes(rd, rd.field(e, K::RemoveHeaders), &|| {
+        format!("egress_routing[{i}].remove_headers")
+    })?;
+    rd.pop();
     Ok(EgressEntry {
-        carrier: Arc::from(carrier),
-        gateway: Arc::from(gw.hostport()),
+        carrier,
+        gateway,
         transport,
         dest_number,
         cli,
@@ -444,48 +847,156 @@ fn read_entry(i: usize, v: Value, r: &Routing, k: &Keys) -> Result<EgressEntry, 
     })
 }
 
-/// Parses the returned data; `input` supplies routing, vars and the defaults.
-pub(crate) fn read_back(value: &Value, input: CallData, k: &Keys) -> Result<CallData, String> {
-    let Value::Table(t) = value else {
-        return Err(format!(
-            "main returned a {}; it must return the data table",
-            type_of(value)
-        ));
-    };
-    let get = |key: &LuaString| t.raw_get::<Value>(key).unwrap_or(Value::Nil);
-    let mut egress_v = get(&k.egress_routing);
-    if egress_v.is_nil()
-        && let Value::Table(r) = get(&k.routing)
-    {
-        egress_v = r.raw_get(&k.egress_routing).unwrap_or(Value::Nil);
+/// Entries kept per map in [`Interned`] before it starts over.
+const INTERNED_MAX: usize = 1024;
+
+/// Per-VM memo of pure conversions of returned strings: gateway text → parsed
+/// `host:port` and its `;transport=` (or the default), carrier names → shared
+/// strings. Saves parsing, formatting and allocating for the same few values call
+/// after call; holds nothing a script can observe.
+#[derive(Default)]
+pub(crate) struct Interned {
+    gateways: HashMap<Box<str>, (Arc<str>, Transport)>,
+    carriers: HashMap<Box<str>, Arc<str>>,
+}
+
+impl Interned {
+    fn gateway(&mut self, text: &str) -> Result<(Arc<str>, Transport), String> {
+        if let Some((hp, t)) = self.gateways.get(text) {
+            return Ok((hp.clone(), *t));
+        }
+        let gw: Gateway = text.parse()?;
+        let hp: Arc<str> = Arc::from(gw.hostport());
+        if self.gateways.len() >= INTERNED_MAX {
+            self.gateways.clear();
+        }
+        self.gateways
+            .insert(Box::from(text), (hp.clone(), gw.transport));
+        Ok((hp, gw.transport))
+    }
+
+    fn carrier(&mut self, name: &str) -> Arc<str> {
+        if let Some(c) = self.carriers.get(name) {
+            return c.clone();
+        }
+        let c: Arc<str> = Arc::from(name);
+        if self.carriers.len() >= INTERNED_MAX {
+            self.carriers.clear();
+        }
+        self.carriers.insert(Box::from(name), c.clone());
+        c
+    }
+}
+
+type CallDataParts = (Vec<EgressEntry>, Vec<(String, String)>, Vec<String>);
+
+/// Reads the returned data table at stack index `d`.
+fn read_data(
+    rd: &Rd,
+    d: c_int,
+    r: &Routing,
+    cache: &mut Interned,
+) -> Result<CallDataParts, String> {
+    let mut egress_v = rd.field(d, K::EgressRouting);
+    if let Slot::Nil = egress_v {
+        rd.pop();
+        egress_v = match rd.field(d, K::Routing) {
+            Slot::Table => {
+                let v = rd.field(rd.top(), K::EgressRouting);
+                // SAFETY: drops `routing` from under the pushed value.
+                unsafe { ffi::lua_remove(rd.l, -2) };
+                v
+            }
+            _ => {
+                rd.pop();
+                // SAFETY: a free slot is available (checked at entry).
+                unsafe { ffi::lua_pushnil(rd.l) };
+                Slot::Nil
+            }
+        };
     }
     let egress = match egress_v {
-        Value::Nil => Vec::new(),
-        Value::Table(list) => {
-            let n = list.raw_len();
-            let mut out = Vec::with_capacity(n);
+        Slot::Nil => Vec::new(),
+        Slot::Table => {
+            let list = rd.top();
+            let n = rd.len(list);
+            let mut out = Vec::with_capacity(n.clamp(0, 1024) as usize);
             for i in 1..=n {
-                let v = list.raw_get::<Value>(i).map_err(|e| e.to_string())?;
-                out.push(read_entry(i, v, &input.routing, k)?);
+                match rd.index(list, i) {
+                    Slot::Table => out.push(read_entry(rd, i, r, cache)?),
+                    other => {
+                        return Err(format!(
+                            "egress_routing[{i}] is a {}, expected a table with at least a gateway",
+                            other.type_name()
+                        ));
+                    }
+                }
+                rd.pop();
             }
             out
         }
         other => {
             return Err(format!(
                 "egress_routing is a {}, expected an array of entries",
-                type_of(&other)
+                other.type_name()
             ));
         }
     };
-    let headers = read_headers(get(&k.headers), k, "headers")?;
-    let remove_headers = read_removes(get(&k.remove_headers), k, "remove_headers")?;
-    Ok(CallData {
+    rd.pop();
+    let headers = read_headers(rd, rd.field(d, K::Headers), &|| "headers".to_string())?;
+    rd.pop();
+    let remove_headers = read_removes(rd, rd.field(d, K::RemoveHeaders), &|| {
+        "remove_headers".to_string()
+    })?;
+    rd.pop();
+    Ok((egress, headers, remove_headers))
+}
+
+/// Parses the returned data; `input` supplies routing, vars and the defaults.
+/// `Err` is a VM failure; `Ok(Err(message))` a contract violation by the script.
+pub(crate) fn read_back(
+    lua: &Lua,
+    codec: &mut Codec,
+    value: &Value,
+    input: CallData,
+) -> mlua::Result<Result<CallData, String>> {
+    let Value::Table(t) = value else {
+        return Ok(Err(format!(
+            "main returned a {}; it must return the data table",
+            lua_type(value)
+        )));
+    };
+    let mut parsed: Option<Result<CallDataParts, String>> = None;
+    let routing = &input.routing;
+    let cache = &mut codec.interned;
+    // SAFETY: the key table and the data table are the arguments (stack indexes
+    // 1 and 2 of the protected call's frame). The readers nest at most 6 values deep and check each value's
+    // type before treating it as a table; raw reads neither raise nor run Lua code.
+    // Whatever the closure leaves on the stack is dropped by exec_raw.
+    unsafe {
+        lua.exec_raw::<()>((&codec.keys, t), |l| {
+            if ffi::lua_checkstack(l, STACK_NEEDED) == 0 {
+                return;
+            }
+            let rd = Rd {
+                l,
+                k: 1,
+                _vm: PhantomData,
+            };
+            parsed = Some(read_data(&rd, 2, routing, cache));
+            ffi::lua_settop(l, 0);
+        })?;
+    }
+    let Some(parsed) = parsed else {
+        return Err(mlua::Error::runtime("script VM stack exhausted"));
+    };
+    Ok(parsed.map(|(egress, headers, remove_headers)| CallData {
         routing: input.routing,
         egress,
         headers,
         remove_headers,
         vars: input.vars,
-    })
+    }))
 }
 
 const JSON_MAX_DEPTH: usize = 32;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState, ffi};
 
 use super::data;
 use super::{CallCtx, CallData, Limits, Outcome, RunReport, Script, ScriptError};
@@ -75,15 +75,34 @@ impl Console {
     }
 }
 
+/// Runs one script of a chain: the chunk (fresh upvalues), then `env.main(data, ctx)`.
+/// If `main` returned a table whose `egress_routing` and `routing.egress_routing`
+/// no longer agree, the one the script replaced wins and both point at it again
+/// (best effort: a frozen table is left alone).
 const TRAMPOLINE: &str = r#"
-local pcall, rawget, type = pcall, rawget, type
+local pcall, rawget, rawset, rawequal, type = pcall, rawget, rawset, rawequal, type
+local function same(a, b) return type(a) == "table" and rawequal(a, b) end
+local function unify(data, orig)
+  local top = rawget(data, "egress_routing")
+  local routing = rawget(data, "routing")
+  if type(routing) ~= "table" then return end
+  local nested = rawget(routing, "egress_routing")
+  if same(top, nested) then return end
+  if (top == nil or same(top, orig)) and type(nested) == "table" and not same(nested, orig) then
+    pcall(rawset, data, "egress_routing", nested)
+  elseif top ~= nil then
+    pcall(rawset, routing, "egress_routing", top)
+  end
+end
 return function(chunk, env, data, ctx)
+  local orig = if type(data) == "table" then rawget(data, "egress_routing") else nil
   local ok, err = pcall(chunk)
   if not ok then return 1, err end
   local main = rawget(env, "main")
   if type(main) ~= "function" then return 2 end
   local ok2, res = pcall(main, data, ctx)
   if not ok2 then return 1, res end
+  if type(res) == "table" then unify(res, orig) end
   return 0, res
 end
 "#;
@@ -95,8 +114,7 @@ pub(crate) struct Vm {
     /// `{ __index = <read-only globals> }`, read-only; metatable of every call env.
     env_meta: Table,
     trampoline: Function,
-    log_fn: Function,
-    keys: data::Keys,
+    codec: data::Codec,
     chunks: HashMap<u64, (Weak<Script>, Function)>,
     runs: u64,
     /// Set after a stop or an internal error: the owner must replace this VM.
@@ -187,14 +205,13 @@ impl Vm {
         });
 
         let trampoline: Function = lua.load(TRAMPOLINE).set_name("=sipforge").call(())?;
-        let keys = data::Keys::new(&lua)?;
+        let codec = data::Codec::new(&lua, &log_fn)?;
         Ok(Vm {
             lua,
             guard,
             env_meta,
             trampoline,
-            log_fn,
-            keys,
+            codec,
             chunks: HashMap::new(),
             runs: 0,
             poisoned: false,
@@ -221,18 +238,34 @@ impl Vm {
         self.chunks.retain(|_, (w, _)| w.strong_count() > 0);
     }
 
-    /// A fresh environment for one script of one call.
-    fn new_env(&self) -> mlua::Result<Table> {
-        let env = self.lua.create_table_with_capacity(0, 4)?;
-        env.set_metatable(Some(self.env_meta.clone()))?;
-        data::set_safeenv(&self.lua, &env)?;
-        Ok(env)
-    }
-
-    /// Runs one script: run the chunk in `env` (fresh upvalues), call `env.main(data, ctx)`.
-    fn step(&self, chunk: &Function, env: &Table, data: Value, ctx: &Table) -> mlua::Result<Step> {
-        chunk.set_environment(env.clone())?;
-        let (code, value): (u8, Value) = self.trampoline.call((chunk, env, data, ctx))?;
+    /// Runs one script in a fresh environment (a table whose metatable is
+    /// `env_meta`, marked safe) set as the chunk's environment: the trampoline
+    /// runs the chunk (fresh upvalues) and calls `env.main(data, ctx)`.
+    fn step(&self, chunk: &Function, data: Value, ctx: &Table) -> mlua::Result<Step> {
+        // SAFETY: the arguments sit at stack indexes 1..=5 of the protected call's
+        // frame (trampoline, chunk, env_meta, data, ctx), which has LUA_MINSTACK
+        // free slots; the closure uses two. The environment is a fresh table and
+        // the chunk a Lua function, so nothing but the trampoline call can raise,
+        // and its errors (a timeout outside the script's own pcall, out of memory)
+        // are caught by the surrounding protected call. The closure owns nothing
+        // that an unwinding error would skip dropping.
+        let (code, value): (u8, Value) = unsafe {
+            self.lua
+                .exec_raw((&self.trampoline, chunk, &self.env_meta, data, ctx), |l| {
+                    ffi::lua_createtable(l, 0, 4);
+                    ffi::lua_pushvalue(l, 3);
+                    ffi::lua_setmetatable(l, 6);
+                    // "safeenv", as luaL_sandboxthread does for its proxy: imported
+                    // builtins keep their fast paths. Sound because the globals
+                    // behind it are read-only and the compiler never treats a
+                    // global the script writes as an import.
+                    ffi::lua_setsafeenv(l, 6, 1);
+                    ffi::lua_pushvalue(l, 6);
+                    ffi::lua_setfenv(l, 2);
+                    ffi::lua_replace(l, 3); // trampoline(chunk, env, data, ctx)
+                    ffi::lua_call(l, 4, 2);
+                })?
+        };
         Ok(match code {
             0 => Step::Returned(value),
             2 => Step::NoMain,
@@ -306,17 +339,10 @@ impl Vm {
             return (Outcome::Continue(data), None);
         };
 
-        // Build `data` and `ctx` before the memory limit is set: without a limit mlua
-        // skips its protected-call wrapper on every table operation (~5x faster).
-        let built = data::build_data(&self.lua, &self.keys, &data).and_then(|t| {
-            let c = data::build_ctx(&self.lua, &self.keys, ctx, &self.log_fn)?;
-            let envs = chain
-                .iter()
-                .map(|_| self.new_env())
-                .collect::<mlua::Result<Vec<_>>>()?;
-            Ok((t, c, envs))
-        });
-        let (table, ctx_table, envs) = match built {
+        // Build `data` and `ctx` (one raw call into the VM) before the memory limit
+        // is set: the builder relies on allocation not failing.
+        let built = data::build(&self.lua, &self.codec, &data, ctx);
+        let (table, ctx_table) = match built {
             Ok(b) => b,
             Err(e) => return (self.classify_internal(&e), None),
         };
@@ -326,7 +352,7 @@ impl Vm {
             .lua
             .set_memory_limit(used.saturating_add(limits.memory_bytes.max(1)));
         self.guard.arm(start, limits);
-        let result = self.run_steps(chain, &chunks, &envs, table, &ctx_table);
+        let result = self.run_steps(chain, &chunks, table, &ctx_table);
         let _ = self.lua.set_memory_limit(0);
         self.guard.disarm();
         let value = match result {
@@ -344,11 +370,12 @@ impl Vm {
         } else {
             None
         };
-        let outcome = match data::read_back(&value, data, &self.keys) {
-            Ok(d) => Outcome::Continue(d),
-            Err(message) => Outcome::Failed {
+        let outcome = match data::read_back(&self.lua, &mut self.codec, &value, data) {
+            Ok(Ok(d)) => Outcome::Continue(d),
+            Ok(Err(message)) => Outcome::Failed {
                 message: format!("{}: {message}", last.name),
             },
+            Err(e) => self.classify_internal(&e),
         };
         (outcome, json)
     }
@@ -359,19 +386,13 @@ impl Vm {
         &self,
         chain: &[Arc<Script>],
         chunks: &[Function],
-        envs: &[Table],
         table: Table,
         ctx_table: &Table,
     ) -> mlua::Result<Result<Value, Outcome>> {
         let mut value = Value::Table(table);
-        for ((script, chunk), env) in chain.iter().zip(chunks).zip(envs) {
-            let orig_egress = match &value {
-                Value::Table(t) => t.raw_get::<Value>(&self.keys.egress_routing)?,
-                _ => Value::Nil,
-            };
-            match self.step(chunk, env, value, ctx_table)? {
+        for (script, chunk) in chain.iter().zip(chunks) {
+            match self.step(chunk, value, ctx_table)? {
                 Step::Returned(Value::Table(t)) => {
-                    data::unify_egress(&t, &orig_egress, &self.keys)?;
                     value = Value::Table(t);
                 }
                 Step::Returned(other) => {
