@@ -131,30 +131,27 @@ mod tests {
 
     #[test]
     fn q_values_descend_for_long_lists() {
-        let e: Vec<_> = (0..150).map(|_| entry("h:1", Transport::Udp)).collect();
-        let c = contacts(&e, &[]);
-        let q = |i: usize| {
-            String::from_utf8(c[i].clone())
-                .unwrap()
-                .rsplit("q=")
-                .next()
-                .unwrap()
-                .to_string()
+        // The q-value of every Contact for `n` entries.
+        let qs = |n: usize| -> Vec<String> {
+            let e: Vec<_> = (0..n).map(|_| entry("h:1", Transport::Udp)).collect();
+            contacts(&e, &[])
+                .into_iter()
+                .map(|c| {
+                    String::from_utf8(c)
+                        .unwrap()
+                        .rsplit("q=")
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
         };
-        assert_eq!(q(0), "1.0");
-        assert_eq!(q(1), "0.999");
-        assert_eq!(q(149), "0.851");
-        let e: Vec<_> = (0..12).map(|_| entry("h:1", Transport::Udp)).collect();
-        let c = contacts(&e, &[]);
-        let q = |i: usize| {
-            String::from_utf8(c[i].clone())
-                .unwrap()
-                .rsplit("q=")
-                .next()
-                .unwrap()
-                .to_string()
-        };
-        assert_eq!(q(1), "0.99");
-        assert_eq!(q(11), "0.89");
+        let q = qs(150);
+        assert_eq!(q[0], "1.0");
+        assert_eq!(q[1], "0.999");
+        assert_eq!(q[149], "0.851");
+        let q = qs(12);
+        assert_eq!(q[1], "0.99");
+        assert_eq!(q[11], "0.89");
     }
 }

@@ -694,22 +694,27 @@ fn header_name(v: Slot, path: &dyn Fn() -> String) -> Result<String, String> {
     Ok(name)
 }
 
+/// `true` for a table, `false` for nil (an absent list), an error otherwise.
+fn is_array_slot(v: Slot, path: &dyn Fn() -> String) -> Result<bool, String> {
+    match v {
+        Slot::Nil => Ok(false),
+        Slot::Table => Ok(true),
+        other => Err(format!(
+            "{} is a {}, expected an array",
+            path(),
+            other.type_name()
+        )),
+    }
+}
+
 /// A header list `{ {key=, value=}, ... }`: `v` (pushed) is the list.
 fn read_headers(
     rd: &Rd,
     v: Slot,
     path: &dyn Fn() -> String,
 ) -> Result<Vec<(String, String)>, String> {
-    match v {
-        Slot::Nil => return Ok(Vec::new()),
-        Slot::Table => {}
-        other => {
-            return Err(format!(
-                "{} is a {}, expected an array",
-                path(),
-                other.type_name()
-            ));
-        }
+    if !is_array_slot(v, path)? {
+        return Ok(Vec::new());
     }
     let t = rd.top();
     let n = rd.len(t);
@@ -747,16 +752,8 @@ fn read_headers(
 
 /// A remove list `{ {key=} or "name", ... }`: `v` (pushed) is the list.
 fn read_removes(rd: &Rd, v: Slot, path: &dyn Fn() -> String) -> Result<Vec<String>, String> {
-    match v {
-        Slot::Nil => return Ok(Vec::new()),
-        Slot::Table => {}
-        other => {
-            return Err(format!(
-                "{} is a {}, expected an array",
-                path(),
-                other.type_name()
-            ));
-        }
+    if !is_array_slot(v, path)? {
+        return Ok(Vec::new());
     }
     let t = rd.top();
     let n = rd.len(t);
