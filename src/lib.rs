@@ -17,6 +17,8 @@
 //!   route, answer (redirect mode).
 //! * [`script`] — the routing-script engine: Luau sandbox, per-call limits,
 //!   the `main(data, ctx)` contract, a bounded worker pool.
+//! * [`js`] — JavaScript routing scripts: oxc parser → Luau codegen plus a
+//!   Luau runtime prelude carrying JS semantics (issue 4, in progress).
 //! * [`metrics`] — Prometheus counters.
 //! * [`admin`] — the admin HTTP listener (`/metrics`, `/healthz`, `/readyz`).
 //! * [`cli`] — the `sipforge` command line; `main.rs` only calls it.
@@ -24,6 +26,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod js;
 pub mod metrics;
 pub mod pipeline;
 pub mod routing;
