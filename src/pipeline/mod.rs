@@ -48,14 +48,21 @@ pub enum Step {
     Script(Box<ScriptCall>),
 }
 
-/// A new call waiting for its routing scripts. Owns a copy of the request.
+/// A new call waiting for its routing scripts: the scripts' input, and what
+/// is needed to answer the request afterwards.
 pub struct ScriptCall {
+    chain: Vec<Arc<Script>>,
+    data: CallData,
+    pending: PendingAnswer,
+}
+
+/// The request a script runs for: a copy of its bytes and where it came from.
+struct PendingAnswer {
     bytes: Vec<u8>,
     src: SocketAddr,
     transport: Transport,
     customer: usize,
-    chain: Vec<Arc<Script>>,
-    data: CallData,
+    call_id: String,
 }
 
 /// Per-customer settings the script stage needs, prepared once.
@@ -158,10 +165,14 @@ impl Pipeline {
         match self.process(data, src, transport) {
             Step::Done(r) => r,
             Step::Script(call) => {
-                let c = &self.customers[call.customer];
-                let report =
-                    Engine::run_blocking(&call.chain, call.data.clone(), &c.ctx, &c.limits, false);
-                self.finish_script(&call, report)
+                let ScriptCall {
+                    chain,
+                    data,
+                    pending,
+                } = *call;
+                let c = &self.customers[pending.customer];
+                let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
+                self.finish_script(&pending, report)
             }
         }
     }
@@ -170,33 +181,32 @@ impl Pipeline {
     /// pool is answered with 503 at once.
     pub async fn run_script(&self, call: Box<ScriptCall>) -> Option<Reply> {
         let engine = self.engine.as_ref()?;
-        let c = &self.customers[call.customer];
+        let ScriptCall {
+            chain,
+            data,
+            pending,
+        } = *call;
+        let c = &self.customers[pending.customer];
         let run = engine
-            .run(
-                call.chain.clone(),
-                call.data.clone(),
-                c.ctx.clone(),
-                c.limits,
-                false,
-            )
+            .run(chain, data, c.ctx.clone(), c.limits, false)
             .await;
         match run {
-            Ok(report) => self.finish_script(&call, report),
+            Ok(report) => self.finish_script(&pending, report),
             Err(_) => {
-                self.count(call.customer, "overloaded");
+                self.count(pending.customer, "overloaded");
                 warn!(customer = %c.ctx.customer_id, "script engine overloaded; call refused with 503");
-                self.answer_call(&call, 503, "Service Unavailable", &[])
+                self.answer_call(&pending, 503, "Service Unavailable", &[])
             }
         }
     }
 
     /// Re-reads the request a script ran for and answers it with the outcome.
-    fn finish_script(&self, call: &ScriptCall, report: RunReport) -> Option<Reply> {
+    fn finish_script(&self, call: &PendingAnswer, report: RunReport) -> Option<Reply> {
         let c = &self.customers[call.customer];
         for line in &report.console {
-            debug!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id, "script: {line}");
+            debug!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script: {line}");
         }
-        debug!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id,
+        debug!(customer = %c.ctx.customer_id, call_id = %call.call_id,
             outcome = %report.outcome, elapsed_us = report.elapsed.as_micros() as u64, "script ran");
         match report.outcome {
             Outcome::Continue(data) if data.egress.is_empty() => {
@@ -221,12 +231,12 @@ impl Pipeline {
                     "memory"
                 };
                 self.count(call.customer, kind);
-                warn!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id, "script stopped: {}", report.outcome);
+                warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script stopped: {}", report.outcome);
                 self.answer_call(call, c.timeout_action.code, &c.timeout_action.reason, &[])
             }
             Outcome::Failed { message } => {
                 self.count(call.customer, "script_error");
-                warn!(customer = %c.ctx.customer_id, call_id = %call.data.routing.call_id, "script failed: {message}");
+                warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script failed: {message}");
                 self.answer_call(call, 500, "Server Internal Error", &[])
             }
         }
@@ -239,10 +249,10 @@ impl Pipeline {
             .inc();
     }
 
-    /// Answers the INVITE a [`ScriptCall`] holds.
+    /// Answers the INVITE a script ran for.
     fn answer_call(
         &self,
-        call: &ScriptCall,
+        call: &PendingAnswer,
         code: u16,
         reason: &str,
         extra: &[(&str, &[u8])],
@@ -428,11 +438,14 @@ impl Pipeline {
             let egress = route.map(|r| r.egress).unwrap_or_default();
             let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
             return Step::Script(Box::new(ScriptCall {
-                bytes: ctx.msg.buf().to_vec(),
-                src: ctx.src,
-                transport: ctx.transport,
-                customer,
                 chain: scripts.chain(customer),
+                pending: PendingAnswer {
+                    bytes: ctx.msg.buf().to_vec(),
+                    src: ctx.src,
+                    transport: ctx.transport,
+                    customer,
+                    call_id: data.routing.call_id.clone(),
+                },
                 data,
             }));
         }
