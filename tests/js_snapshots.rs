@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sipforge::js::{self, JsError, runtime};
+use sipforge::js::{self, JsError, prelude as runtime};
 use sipforge::script::{CallCtx, CallData, Engine, Limits, Outcome, Routing, RunReport, Script};
 use sipforge::transport::Transport;
 

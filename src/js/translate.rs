@@ -8,7 +8,7 @@ use oxc_ast::ast::*;
 use oxc_parser::Parser;
 use oxc_span::{GetSpan, SourceType, Span};
 
-use super::{JsError, runtime};
+use super::{JsError, prelude};
 
 type R<T> = Result<T, JsError>;
 
@@ -38,7 +38,7 @@ pub(super) fn transpile(file: &str, source: &str) -> R<String> {
     };
     t.program(&ret.program)?;
     let used: Vec<&str> = t.used.iter().copied().collect();
-    let mut lua = runtime::prelude(&used);
+    let mut lua = prelude::prelude(&used);
     lua.push_str(&t.out);
     Ok(lua)
 }
