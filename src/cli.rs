@@ -43,14 +43,19 @@ pub enum Command {
     },
     /// Validate a routing script: compile it and check it defines main.
     Check {
-        /// The script (.lua).
+        /// The script (.lua, or .js / .mjs for JavaScript).
+        script: PathBuf,
+    },
+    /// Print the Luau a JavaScript routing script is translated to.
+    Transpile {
+        /// The script (.js).
         script: PathBuf,
     },
     /// Dry-run a routing script on one call: prints the returned data as one
     /// JSON line, or {"sip":"NNN Reason"} / {"error":"..."}; console output
     /// and timing go to stderr.
     Run {
-        /// The script (.lua).
+        /// The script (.lua, or .js / .mjs for JavaScript).
         script: PathBuf,
         /// The call: a `data` object as the script receives it (JSON).
         #[arg(long)]
@@ -104,12 +109,34 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Transpile { script } => transpile(&script),
         Command::Run {
             script,
             data,
             ctx,
             timeout_ms,
         } => crate::script::dry_run::run_cli(&script, &data, ctx.as_deref(), timeout_ms),
+    }
+}
+
+/// `sipforge transpile SCRIPT.js`: the Luau on stdout, or the error on stderr (exit 1).
+fn transpile(script: &std::path::Path) -> ExitCode {
+    let source = match std::fs::read_to_string(script) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot read script {}: {e}", script.display());
+            return ExitCode::from(1);
+        }
+    };
+    match crate::js::transpile(&script.display().to_string(), &source) {
+        Ok(luau) => {
+            print!("{luau}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -42,10 +42,10 @@
 //!
 //! Columns in errors count Unicode scalar values, 1-based.
 
-pub mod prelude;
-pub mod runtime;
 mod host_num;
 pub mod host_regex;
+pub mod prelude;
+pub mod runtime;
 mod translate;
 
 use std::fmt;

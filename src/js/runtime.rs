@@ -23,7 +23,11 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("=js:math", include_str!("runtime/lib_math.luau")),
     ("=js:date", include_str!("runtime/lib_date.luau")),
     ("=js:regexp", include_str!("runtime/lib_regexp.luau")),
-    ("=js:collections", include_str!("runtime/lib_collections.luau")),
+    (
+        "=js:collections",
+        include_str!("runtime/lib_collections.luau"),
+    ),
+    ("=js:bridge", include_str!("runtime/bridge.luau")),
 ];
 
 /// Name of the global the transpiled chunks read the runtime from.

@@ -142,18 +142,41 @@ const TEMPLATES: [(Tmpl, &[K]); 6] = [
     (Tmpl::CustomerT, &[K::Id]),
 ];
 
+/// Which value representation a script sees: Lua tables, or the JavaScript
+/// runtime's (docs/javascript.md: arrays with `ArrayMT` and the length at `[0]`,
+/// objects with their key order at `[true]`, `null` for absent optional fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Lua,
+    Js,
+}
+
+/// Slots after the Lua templates in the key table: the JavaScript templates (in
+/// [`Tmpl`] order, for the four data templates), then `J.ArrayMT`, `J.null`,
+/// `J.undef`.
+const JS_TMPL_BASE: i32 = Tmpl::Routing as i32 + TEMPLATES.len() as i32;
+const JS_DATA_TEMPLATES: i32 = 4;
+const SLOT_ARRAY_MT: i32 = JS_TMPL_BASE + JS_DATA_TEMPLATES;
+const SLOT_NULL: i32 = SLOT_ARRAY_MT + 1;
+const SLOT_UNDEF: i32 = SLOT_NULL + 1;
+
 /// Per-VM state for building and reading the data.
 pub(crate) struct Codec {
-    /// `[K] = key string`, then `[Tmpl] = template table`.
+    /// `[K] = key string`, then `[Tmpl] = template table`, then the JavaScript
+    /// slots (see [`JS_TMPL_BASE`]).
     keys: Table,
+    /// Identities of `J.null` / `J.undef` (read back as nil), if the runtime has them.
+    null_ptr: usize,
+    undef_ptr: usize,
     /// `ctx.log` (the same function as `print`).
     log: Function,
     interned: Interned,
 }
 
 impl Codec {
-    pub(crate) fn new(lua: &Lua, log: &Function) -> mlua::Result<Codec> {
-        let keys = lua.create_table_with_capacity(KEY_NAMES.len() + TEMPLATES.len(), 0)?;
+    /// `js` is the JavaScript runtime table (`J`) when the VM has one.
+    pub(crate) fn new(lua: &Lua, log: &Function, js: Option<&Table>) -> mlua::Result<Codec> {
+        let keys = lua.create_table_with_capacity(KEY_NAMES.len() + TEMPLATES.len() + 8, 0)?;
         for name in KEY_NAMES {
             keys.raw_push(lua.create_string(name)?)?;
         }
@@ -164,8 +187,37 @@ impl Codec {
             }
             keys.raw_set(slot as i32, t)?;
         }
+        // JavaScript templates: the same fields plus a shared, frozen key-order list.
+        for (i, (_, fields)) in TEMPLATES
+            .iter()
+            .take(JS_DATA_TEMPLATES as usize)
+            .enumerate()
+        {
+            let t = lua.create_table_with_capacity(0, fields.len() + 1)?;
+            let order = lua.create_table_with_capacity(fields.len(), 0)?;
+            for &k in *fields {
+                t.raw_set(KEY_NAMES[k as usize - 1], false)?;
+                order.raw_push(KEY_NAMES[k as usize - 1])?;
+            }
+            order.set_readonly(true);
+            t.raw_set(true, order)?;
+            keys.raw_set(JS_TMPL_BASE + i as i32, t)?;
+        }
+        let (mut null_ptr, mut undef_ptr) = (0usize, 0usize);
+        if let Some(j) = js {
+            let amt: Value = j.raw_get("ArrayMT")?;
+            let null: Value = j.raw_get("null")?;
+            let undef: Value = j.raw_get("undef")?;
+            null_ptr = null.to_pointer() as usize;
+            undef_ptr = undef.to_pointer() as usize;
+            keys.raw_set(SLOT_ARRAY_MT, amt)?;
+            keys.raw_set(SLOT_NULL, null)?;
+            keys.raw_set(SLOT_UNDEF, undef)?;
+        }
         Ok(Codec {
             keys,
+            null_ptr,
+            undef_ptr,
             log: log.clone(),
             interned: Interned::default(),
         })
@@ -198,9 +250,19 @@ struct Bld {
     l: *mut lua_State,
     k: c_int,
     tmpl: c_int,
+    /// JavaScript shape: stack indexes of `J.ArrayMT` and `J.null`.
+    js: Option<(c_int, c_int)>,
 }
 
 impl Bld {
+    /// JavaScript shape: makes the table at `t` (holding `n` elements at 1..=n)
+    /// an array (`[0] = n`, metatable `ArrayMT`).
+    unsafe fn finish_array(&self, t: c_int, n: usize) {
+        if let Some((amt, _)) = self.js {
+            unsafe { js_finish_array(self.l, t, n, amt) };
+        }
+    }
+
     /// Pushes a fresh copy of a template.
     unsafe fn new_table(&self, t: Tmpl) -> c_int {
         unsafe {
@@ -232,7 +294,10 @@ impl Bld {
                 Some(s) => self.set_str(t, k, s),
                 None => {
                     self.key(k);
-                    ffi::lua_pushnil(self.l);
+                    match self.js {
+                        Some((_, null)) => ffi::lua_pushvalue(self.l, null),
+                        None => ffi::lua_pushnil(self.l),
+                    }
                     ffi::lua_rawset(self.l, t);
                 }
             }
@@ -259,6 +324,7 @@ impl Bld {
                 self.set_str(item, K::Value, v);
                 ffi::lua_rawseti_(l, list, len_hint(i + 1));
             }
+            self.finish_array(list, h.len());
         }
     }
 
@@ -273,6 +339,7 @@ impl Bld {
                 self.set_str(item, K::Key, k);
                 ffi::lua_rawseti_(l, list, len_hint(i + 1));
             }
+            self.finish_array(list, r.len());
         }
     }
 
@@ -280,8 +347,18 @@ impl Bld {
     unsafe fn request_headers(&self, h: &[(String, String)]) {
         let l = self.l;
         unsafe {
-            ffi::lua_createtable(l, 0, len_hint(h.len()));
+            ffi::lua_createtable(l, 0, len_hint(h.len() + 1));
             let t = ffi::lua_gettop(l);
+            let order = if self.js.is_some() {
+                ffi::lua_createtable(l, len_hint(h.len()), 0);
+                ffi::lua_pushboolean(l, 1);
+                ffi::lua_pushvalue(l, -2);
+                ffi::lua_rawset(l, t);
+                ffi::lua_gettop(l)
+            } else {
+                0
+            };
+            let mut n_keys = 0;
             for (name, value) in h {
                 push_str(l, name);
                 ffi::lua_pushvalue(l, -1);
@@ -299,8 +376,16 @@ impl Bld {
                 } else {
                     ffi::lua_pop(l, 1);
                     push_str(l, value);
+                    if order != 0 {
+                        n_keys += 1;
+                        ffi::lua_pushvalue(l, -2);
+                        ffi::lua_rawseti_(l, order, n_keys);
+                    }
                 }
                 ffi::lua_rawset(l, t);
+            }
+            if order != 0 {
+                ffi::lua_settop(l, t);
             }
         }
     }
@@ -324,9 +409,20 @@ impl Bld {
     }
 }
 
-/// Pushes a TOML value as a fresh Lua value. Returns false if the stack cannot grow
+/// JavaScript shape: `t[0] = n` and the `ArrayMT` metatable (at stack index `amt`).
+unsafe fn js_finish_array(l: *mut lua_State, t: c_int, n: usize, amt: c_int) {
+    unsafe {
+        ffi::lua_pushnumber(l, n as f64);
+        ffi::lua_rawseti_(l, t, 0);
+        ffi::lua_pushvalue(l, amt);
+        ffi::lua_setmetatable(l, t);
+    }
+}
+
+/// Pushes a TOML value as a fresh Lua value (JavaScript-shaped when `amt`, the
+/// stack index of `J.ArrayMT`, is given). Returns false if the stack cannot grow
 /// (absurd nesting), leaving the stack as it was.
-unsafe fn push_toml(l: *mut lua_State, v: &toml::Value) -> bool {
+unsafe fn push_toml(l: *mut lua_State, v: &toml::Value, amt: Option<c_int>) -> bool {
     unsafe {
         match v {
             toml::Value::String(s) => push_str(l, s),
@@ -340,21 +436,27 @@ unsafe fn push_toml(l: *mut lua_State, v: &toml::Value) -> bool {
                 }
                 ffi::lua_createtable(l, c_int::try_from(a.len()).unwrap_or(0), 0);
                 for (i, item) in a.iter().enumerate() {
-                    if !push_toml(l, item) {
+                    if !push_toml(l, item, amt) {
                         ffi::lua_pop(l, 1);
                         return false;
                     }
                     ffi::lua_rawseti_(l, -2, c_int::try_from(i + 1).unwrap_or(c_int::MAX));
                 }
+                if let Some(amt) = amt {
+                    js_finish_array(l, ffi::lua_gettop(l), a.len(), amt);
+                }
             }
             toml::Value::Table(m) => {
-                if ffi::lua_checkstack(l, 3) == 0 {
+                if ffi::lua_checkstack(l, 4) == 0 {
                     return false;
                 }
-                ffi::lua_createtable(l, 0, c_int::try_from(m.len()).unwrap_or(0));
-                if !set_toml_fields(l, m) {
+                ffi::lua_createtable(l, 0, c_int::try_from(m.len() + 1).unwrap_or(0));
+                if !set_toml_fields(l, m, amt) {
                     ffi::lua_pop(l, 1);
                     return false;
+                }
+                if amt.is_some() {
+                    js_key_order(l, m.keys().map(String::as_str), m.len());
                 }
             }
         }
@@ -362,12 +464,26 @@ unsafe fn push_toml(l: *mut lua_State, v: &toml::Value) -> bool {
     true
 }
 
+/// JavaScript shape: sets `[true] = { keys... }` on the table on top of the stack
+/// (needs 3 free slots).
+unsafe fn js_key_order<'k>(l: *mut lua_State, keys: impl Iterator<Item = &'k str>, n: usize) {
+    unsafe {
+        ffi::lua_pushboolean(l, 1);
+        ffi::lua_createtable(l, len_hint(n), 0);
+        for (i, k) in keys.enumerate() {
+            push_str(l, k);
+            ffi::lua_rawseti_(l, -2, len_hint(i + 1));
+        }
+        ffi::lua_rawset(l, -3);
+    }
+}
+
 /// Sets `m`'s entries on the table on top of the stack (needs 2 free slots).
-unsafe fn set_toml_fields(l: *mut lua_State, m: &toml::Table) -> bool {
+unsafe fn set_toml_fields(l: *mut lua_State, m: &toml::Table, amt: Option<c_int>) -> bool {
     for (k, v) in m {
         unsafe {
             push_str(l, k);
-            if !push_toml(l, v) {
+            if !push_toml(l, v, amt) {
                 ffi::lua_pop(l, 1);
                 return false;
             }
@@ -385,12 +501,22 @@ fn transport_str(t: Transport) -> &'static str {
 }
 
 /// Builds `data` (DESIGN.md §4) and `ctx` in one call into the VM.
+///
+/// `shape` chooses Lua tables or the JavaScript runtime's representation for
+/// `data`; `ctx` is always Lua-shaped (the JavaScript entry wrapper converts it).
 pub(crate) fn build(
     lua: &Lua,
     codec: &Codec,
     d: &CallData,
     ctx: &CallCtx,
+    shape: Shape,
 ) -> mlua::Result<(Table, Table)> {
+    let js = shape == Shape::Js;
+    if js && codec.null_ptr == 0 {
+        return Err(mlua::Error::runtime(
+            "this VM has no JavaScript runtime loaded",
+        ));
+    }
     let r = &d.routing;
     let mut ip_buf = [0u8; 64];
     let src_ip = {
@@ -416,16 +542,47 @@ pub(crate) fn build(
             }
             let tmpl = ffi::lua_gettop(l) + 1;
             for (t, _) in TEMPLATES {
-                ffi::lua_rawgeti_(l, 1, t as c_int);
+                let slot = t as c_int;
+                let slot = if js && slot < Tmpl::Routing as c_int + JS_DATA_TEMPLATES {
+                    slot - Tmpl::Routing as c_int + JS_TMPL_BASE
+                } else {
+                    slot
+                };
+                ffi::lua_rawgeti_(l, 1, slot);
             }
-            let b = Bld { l, k: 1, tmpl };
+            let js_slots = if js {
+                ffi::lua_rawgeti_(l, 1, SLOT_ARRAY_MT);
+                ffi::lua_rawgeti_(l, 1, SLOT_NULL);
+                let top = ffi::lua_gettop(l);
+                Some((top - 1, top))
+            } else {
+                None
+            };
+            let amt = js_slots.map(|(a, _)| a);
+            let b = Bld {
+                l,
+                k: 1,
+                tmpl,
+                js: js_slots,
+            };
 
             // data, pre-filled with the vars (the contract fields win on a clash)
-            ffi::lua_createtable(l, 0, len_hint(4 + d.vars.len()));
+            ffi::lua_createtable(l, 0, len_hint(5 + d.vars.len()));
             let data = ffi::lua_gettop(l);
-            if !set_toml_fields(l, &d.vars) {
+            if !set_toml_fields(l, &d.vars, amt) {
                 ok = false;
                 return;
+            }
+            if js {
+                // routing, egress_routing, headers, remove_headers, then the vars
+                let vars = d.vars.keys().map(String::as_str).filter(|k| {
+                    !matches!(
+                        *k,
+                        "routing" | "egress_routing" | "headers" | "remove_headers"
+                    )
+                });
+                let contract = ["routing", "egress_routing", "headers", "remove_headers"];
+                js_key_order(l, contract.into_iter().chain(vars), 4 + d.vars.len());
             }
 
             let routing = b.new_table(Tmpl::Routing);
@@ -454,6 +611,7 @@ pub(crate) fn build(
                 b.entry(e);
                 ffi::lua_rawseti_(l, egress, len_hint(i + 1));
             }
+            b.finish_array(egress, d.egress.len());
             b.key(K::EgressRouting);
             ffi::lua_pushvalue(l, egress);
             b.set(routing);
@@ -475,7 +633,7 @@ pub(crate) fn build(
             let c = b.new_table(Tmpl::Ctx);
             b.key(K::Secrets);
             ffi::lua_createtable(l, 0, len_hint(ctx.secrets.len()));
-            if !set_toml_fields(l, &ctx.secrets) {
+            if !set_toml_fields(l, &ctx.secrets, None) {
                 ok = false;
                 return;
             }
@@ -539,6 +697,11 @@ struct Rd<'a> {
     l: *mut lua_State,
     /// Stack index of the key table.
     k: c_int,
+    /// JavaScript shape: array lengths at `[0]`; `J.null`/`J.undef` (these
+    /// identities, 0 when Lua-shaped) read as nil.
+    js: bool,
+    null_ptr: usize,
+    undef_ptr: usize,
     _vm: PhantomData<&'a Lua>,
 }
 
@@ -553,11 +716,27 @@ impl<'a> Rd<'a> {
         unsafe { ffi::lua_pop(self.l, 1) }
     }
 
-    /// The raw length of the table at `t`.
+    /// The length of the array at `t`: the raw length, or `[0]` for a
+    /// JavaScript array.
     fn len(&self, t: c_int) -> c_int {
-        // SAFETY: `t` is a table on the stack; the raw length never raises.
-        let n = unsafe { ffi::lua_objlen(self.l, t) };
-        c_int::try_from(n).unwrap_or(c_int::MAX)
+        // SAFETY: `t` is a table on the stack and a slot is free; raw reads never raise.
+        unsafe {
+            if self.js {
+                ffi::lua_rawgeti_(self.l, t, 0);
+                let mut isnum = 0;
+                let n = ffi::lua_tonumberx(self.l, -1, &mut isnum);
+                ffi::lua_pop(self.l, 1);
+                if isnum != 0 && n >= 0.0 {
+                    return if n >= c_int::MAX as f64 {
+                        c_int::MAX
+                    } else {
+                        n as c_int
+                    };
+                }
+            }
+            let n = ffi::lua_objlen(self.l, t);
+            c_int::try_from(n).unwrap_or(c_int::MAX)
+        }
     }
 
     /// Pushes `t[k]` (raw) and returns it.
@@ -599,7 +778,14 @@ impl<'a> Rd<'a> {
                         Slot::Str(std::slice::from_raw_parts(p as *const u8, len))
                     }
                 }
-                ffi::LUA_TTABLE => Slot::Table,
+                ffi::LUA_TTABLE => {
+                    let p = ffi::lua_topointer(l, -1) as usize;
+                    if self.js && (p == self.null_ptr || p == self.undef_ptr) {
+                        Slot::Nil
+                    } else {
+                        Slot::Table
+                    }
+                }
                 ffi::LUA_TLIGHTUSERDATA => Slot::Other("lightuserdata"),
                 ffi::LUA_TVECTOR => Slot::Other("vector"),
                 ffi::LUA_TFUNCTION => Slot::Other("function"),
@@ -956,7 +1142,9 @@ pub(crate) fn read_back(
     codec: &mut Codec,
     value: &Value,
     input: CallData,
+    shape: Shape,
 ) -> mlua::Result<Result<CallData, String>> {
+    let (null_ptr, undef_ptr) = (codec.null_ptr, codec.undef_ptr);
     let Value::Table(t) = value else {
         return Ok(Err(format!(
             "main returned a {}; it must return the data table",
@@ -978,6 +1166,9 @@ pub(crate) fn read_back(
             let rd = Rd {
                 l,
                 k: 1,
+                js: shape == Shape::Js,
+                null_ptr,
+                undef_ptr,
                 _vm: PhantomData,
             };
             parsed = Some(read_data(&rd, 2, routing, cache));
@@ -997,6 +1188,69 @@ pub(crate) fn read_back(
 }
 
 const JSON_MAX_DEPTH: usize = 32;
+
+/// The returned JavaScript-shaped data as JSON (for dry runs), as
+/// `JSON.stringify` would print it: arrays by their length, objects in key
+/// order, `undefined` members skipped (`null` in arrays), `null` as null.
+pub(crate) fn to_json_js(codec: &Codec, v: &Value) -> serde_json::Value {
+    js_json_value(codec, v, 0).unwrap_or(serde_json::Value::Null)
+}
+
+fn js_json_value(codec: &Codec, v: &Value, depth: usize) -> Option<serde_json::Value> {
+    use serde_json::Value as J;
+    Some(match v {
+        Value::Nil => return None,
+        Value::Boolean(b) => J::Bool(*b),
+        Value::Integer(i) => J::from(*i),
+        Value::Number(n) => {
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                J::from(*n as i64)
+            } else {
+                serde_json::Number::from_f64(*n).map_or(J::Null, J::Number)
+            }
+        }
+        Value::String(s) => J::String(s.to_string_lossy()),
+        Value::Table(t) => {
+            let p = t.to_pointer() as usize;
+            if p == codec.undef_ptr {
+                return None;
+            }
+            if p == codec.null_ptr {
+                return Some(J::Null);
+            }
+            if depth >= JSON_MAX_DEPTH {
+                return Some(J::String("<nested too deeply>".into()));
+            }
+            let len = match t.raw_get::<Value>(0) {
+                Ok(Value::Integer(n)) if t.metatable().is_some() => Some(n.max(0) as usize),
+                Ok(Value::Number(n)) if t.metatable().is_some() => Some(n.max(0.0) as usize),
+                _ => None,
+            };
+            if let Some(len) = len {
+                let mut arr = Vec::with_capacity(len.min(4096));
+                for i in 1..=len {
+                    let item = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
+                    arr.push(js_json_value(codec, &item, depth + 1).unwrap_or(J::Null));
+                }
+                return Some(J::Array(arr));
+            }
+            let mut map = serde_json::Map::new();
+            if let Ok(order) = t.raw_get::<Table>(true) {
+                for key in order.sequence_values::<Value>().flatten() {
+                    let Value::String(name) = &key else { continue };
+                    let val = t.raw_get::<Value>(key.clone()).unwrap_or(Value::Nil);
+                    if let Some(j) = js_json_value(codec, &val, depth + 1) {
+                        map.insert(name.to_string_lossy(), j);
+                    }
+                }
+            }
+            J::Object(map)
+        }
+        Value::Function(_) => return None,
+        Value::Error(e) => J::String(e.to_string()),
+        other => J::String(format!("<{}>", other.type_name())),
+    })
+}
 
 /// The returned data as JSON (for dry runs). Empty tables print as `[]` under the
 /// contract's list keys and `{}` elsewhere.

@@ -119,8 +119,11 @@ pub use set::{LoadError, ScriptSet};
 /// Source language of a script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
-    /// Lua, run as Luau. (JavaScript is transpiled to Luau before it gets here.)
+    /// Lua, run as Luau.
     Lua,
+    /// JavaScript, transpiled to Luau ([`crate::js`]) and run on the JavaScript
+    /// runtime with JavaScript-shaped data.
+    Js,
 }
 
 static NEXT_SCRIPT_ID: AtomicU64 = AtomicU64::new(1);
@@ -146,11 +149,43 @@ impl Script {
         Script::compile_lua_with(name, version, source, &Limits::default())
     }
 
+    /// Transpiles JavaScript ([`crate::js::transpile`]) and compiles the result
+    /// like [`Script::compile_lua`]; errors point into the JavaScript source.
+    pub fn compile_js(name: &str, version: u64, source: &str) -> Result<Script, ScriptError> {
+        Script::compile_js_with(name, version, source, &Limits::default())
+    }
+
+    /// [`Script::compile_js`] with explicit limits for the definition check.
+    pub fn compile_js_with(
+        name: &str,
+        version: u64,
+        source: &str,
+        limits: &Limits,
+    ) -> Result<Script, ScriptError> {
+        let luau = crate::js::transpile(name, source).map_err(|e| ScriptError::Compile {
+            file: e.file,
+            line: e.line,
+            col: e.col,
+            message: e.message,
+        })?;
+        Script::compile(name, version, &luau, Lang::Js, limits)
+    }
+
     /// [`Script::compile_lua`] with explicit limits for the definition check.
     pub fn compile_lua_with(
         name: &str,
         version: u64,
         source: &str,
+        limits: &Limits,
+    ) -> Result<Script, ScriptError> {
+        Script::compile(name, version, source, Lang::Lua, limits)
+    }
+
+    fn compile(
+        name: &str,
+        version: u64,
+        source: &str,
+        lang: Lang,
         limits: &Limits,
     ) -> Result<Script, ScriptError> {
         let compiler = mlua::chunk::Compiler::new()
@@ -168,7 +203,7 @@ impl Script {
         let script = Script {
             name: name.to_string(),
             version,
-            lang: Lang::Lua,
+            lang,
             id: NEXT_SCRIPT_ID.fetch_add(1, Ordering::Relaxed),
             bytecode,
         };

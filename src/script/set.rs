@@ -13,8 +13,6 @@ use crate::config::{Config, Priority};
 pub enum LoadError {
     #[error("cannot read script {path}: {reason}")]
     Read { path: String, reason: String },
-    #[error("{path}:1:1: JavaScript scripts are not supported by this version yet (Lua only)")]
-    JavaScript { path: String },
     #[error("{0}")]
     Compile(#[from] ScriptError),
 }
@@ -29,20 +27,24 @@ pub struct ScriptSet {
     last: Vec<Arc<Script>>,
 }
 
-/// Reads and compiles one script file.
+/// Whether `path` names a JavaScript script (`.js`, `.mjs`); anything else is Lua.
+pub fn is_javascript(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("js") || e.eq_ignore_ascii_case("mjs"))
+}
+
+/// Reads and compiles one script file (JavaScript by extension, else Lua).
 pub fn load_file(path: &Path, version: u64) -> Result<Script, LoadError> {
     let name = path.display().to_string();
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("js"))
-    {
-        return Err(LoadError::JavaScript { path: name });
-    }
     let source = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
         path: name.clone(),
         reason: e.to_string(),
     })?;
-    Ok(Script::compile_lua(&name, version, &source)?)
+    if is_javascript(path) {
+        Ok(Script::compile_js(&name, version, &source)?)
+    } else {
+        Ok(Script::compile_lua(&name, version, &source)?)
+    }
 }
 
 impl ScriptSet {

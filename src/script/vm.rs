@@ -7,8 +7,16 @@ use std::time::Instant;
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState, ffi};
 
-use super::data;
-use super::{CallCtx, CallData, Limits, Outcome, RunReport, Script, ScriptError};
+use super::data::{self, Shape};
+use super::{CallCtx, CallData, Lang, Limits, Outcome, RunReport, Script, ScriptError};
+
+/// The data representation a script sees.
+fn shape_of(script: &Script) -> Shape {
+    match script.lang {
+        Lang::Lua => Shape::Lua,
+        Lang::Js => Shape::Js,
+    }
+}
 
 /// Message of the error the interrupt raises (recognised through [`Guard::timed_out`]).
 const TIMEOUT_MESSAGE: &str = "script timed out";
@@ -110,6 +118,10 @@ end
 /// A sandboxed Luau state with its caches.
 pub(crate) struct Vm {
     lua: Lua,
+    /// `__js.tolua` / `__js.fromlua`: data crossing between Lua and JavaScript
+    /// scripts of one chain.
+    to_lua: Function,
+    from_lua: Function,
     guard: Arc<Guard>,
     /// `{ __index = <read-only globals> }`, read-only; metatable of every call env.
     env_meta: Table,
@@ -177,6 +189,17 @@ impl Vm {
             Ok(())
         })?;
         globals.raw_set("print", log_fn.clone())?;
+        // The JavaScript runtime (global `__js`), loaded before the sandbox
+        // makes the globals read-only; its console lines go to the same capture.
+        let js_log = lua.create_function(|lua, line: mlua::LuaString| {
+            if let Some(mut console) = lua.app_data_mut::<Console>() {
+                console.push(line.to_string_lossy());
+            }
+            Ok(())
+        })?;
+        let js = crate::js::runtime::install(&lua, js_log)?;
+        let to_lua: Function = js.raw_get("tolua")?;
+        let from_lua: Function = js.raw_get("fromlua")?;
 
         lua.sandbox(true)?;
         // sandbox() replaced this thread's globals with a writable proxy whose
@@ -205,9 +228,11 @@ impl Vm {
         });
 
         let trampoline: Function = lua.load(TRAMPOLINE).set_name("=sipforge").call(())?;
-        let codec = data::Codec::new(&lua, &log_fn)?;
+        let codec = data::Codec::new(&lua, &log_fn, Some(&js))?;
         Ok(Vm {
             lua,
+            to_lua,
+            from_lua,
             guard,
             env_meta,
             trampoline,
@@ -341,7 +366,7 @@ impl Vm {
 
         // Build `data` and `ctx` (one raw call into the VM) before the memory limit
         // is set: the builder relies on allocation not failing.
-        let built = data::build(&self.lua, &self.codec, &data, ctx);
+        let built = data::build(&self.lua, &self.codec, &data, ctx, shape_of(&chain[0]));
         let (table, ctx_table) = match built {
             Ok(b) => b,
             Err(e) => return (self.classify_internal(&e), None),
@@ -365,12 +390,13 @@ impl Vm {
         if self.guard.timed_out.load(Ordering::Relaxed) {
             return (Outcome::Timeout, None);
         }
-        let json = if want_json {
-            Some(data::to_json(&value))
-        } else {
-            None
+        let shape = shape_of(last);
+        let json = match (want_json, shape) {
+            (false, _) => None,
+            (true, Shape::Lua) => Some(data::to_json(&value)),
+            (true, Shape::Js) => Some(data::to_json_js(&self.codec, &value)),
         };
-        let outcome = match data::read_back(&self.lua, &mut self.codec, &value, data) {
+        let outcome = match data::read_back(&self.lua, &mut self.codec, &value, data, shape) {
             Ok(Ok(d)) => Outcome::Continue(d),
             Ok(Err(message)) => Outcome::Failed {
                 message: format!("{}: {message}", last.name),
@@ -390,7 +416,17 @@ impl Vm {
         ctx_table: &Table,
     ) -> mlua::Result<Result<Value, Outcome>> {
         let mut value = Value::Table(table);
+        let mut shape = chain.first().map_or(Shape::Lua, |s| shape_of(s));
         for (script, chunk) in chain.iter().zip(chunks) {
+            let want = shape_of(script);
+            if want != shape {
+                let convert = match want {
+                    Shape::Lua => &self.to_lua,
+                    Shape::Js => &self.from_lua,
+                };
+                value = convert.call(value)?;
+                shape = want;
+            }
             match self.step(chunk, value, ctx_table)? {
                 Step::Returned(Value::Table(t)) => {
                     value = Value::Table(t);
