@@ -138,11 +138,9 @@ fn bench(c: &mut Criterion) {
             ))
         })
     });
-    let typical_js =
-        Arc::new(Script::compile_js("scripts/typical.js", 1, TYPICAL_JS).unwrap());
-    let identity_js = Arc::new(
-        Script::compile_js("scripts/id.js", 1, "function main(d) { return d; }").unwrap(),
-    );
+    let typical_js = Arc::new(Script::compile_js("scripts/typical.js", 1, TYPICAL_JS).unwrap());
+    let identity_js =
+        Arc::new(Script::compile_js("scripts/id.js", 1, "function main(d) { return d; }").unwrap());
     let chain = [typical_js];
     let r = Engine::run_blocking(&chain, data.clone(), &ctx, &limits, false);
     assert!(matches!(r.outcome, Outcome::Continue(_)), "{:?}", r.outcome);

@@ -26,7 +26,11 @@ fn call(sc: &Sidecar, user: &str, id: &str) -> Vec<u8> {
 }
 
 fn status_line(r: &[u8]) -> String {
-    String::from_utf8_lossy(r).lines().next().unwrap().to_string()
+    String::from_utf8_lossy(r)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {

@@ -51,6 +51,7 @@ pub fn install(lua: &Lua, log: Function) -> mlua::Result<Table> {
     super::host_num::register(lua, &host)?;
     super::host_regex::register(lua, &host)?;
     let j = lua.create_table()?;
+    lua.set_compiler(mlua::chunk::Compiler::new().set_optimization_level(2));
     for (name, src) in SOURCES {
         lua.load(*src)
             .set_name(*name)

@@ -149,9 +149,22 @@ impl Vm {
             | StdLib::BIT
             | StdLib::OS
             | StdLib::BUFFER
-            | StdLib::COROUTINE;
+            | StdLib::COROUTINE
+            | StdLib::DEBUG;
         let lua = Lua::new_with(libs, LuaOptions::new())?;
         lua.set_app_data(Console::default());
+        // The JavaScript runtime (global `__js`), loaded while `debug` still exists (the
+        // runtime keeps `debug.info` for error lines) and before the sandbox
+        // makes the globals read-only; its console lines go to the same capture.
+        let js_log = lua.create_function(|lua, line: mlua::LuaString| {
+            if let Some(mut console) = lua.app_data_mut::<Console>() {
+                console.push(line.to_string_lossy());
+            }
+            Ok(())
+        })?;
+        let js = crate::js::runtime::install(&lua, js_log)?;
+        let to_lua: Function = js.raw_get("tolua")?;
+        let from_lua: Function = js.raw_get("fromlua")?;
 
         let globals = lua.globals();
         for name in [
@@ -189,18 +202,6 @@ impl Vm {
             Ok(())
         })?;
         globals.raw_set("print", log_fn.clone())?;
-        // The JavaScript runtime (global `__js`), loaded before the sandbox
-        // makes the globals read-only; its console lines go to the same capture.
-        let js_log = lua.create_function(|lua, line: mlua::LuaString| {
-            if let Some(mut console) = lua.app_data_mut::<Console>() {
-                console.push(line.to_string_lossy());
-            }
-            Ok(())
-        })?;
-        let js = crate::js::runtime::install(&lua, js_log)?;
-        let to_lua: Function = js.raw_get("tolua")?;
-        let from_lua: Function = js.raw_get("fromlua")?;
-
         lua.sandbox(true)?;
         // sandbox() replaced this thread's globals with a writable proxy whose
         // metatable reads from the (now read-only) real globals.
