@@ -100,6 +100,28 @@ fn call() -> CallData {
     }
 }
 
+/// One benchmark: a whole call through `chain`.
+fn bench_call(
+    c: &mut Criterion,
+    name: &str,
+    chain: &[Arc<Script>],
+    data: &CallData,
+    ctx: &CallCtx,
+    limits: &Limits,
+) {
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            black_box(Engine::run_blocking(
+                chain,
+                black_box(data.clone()),
+                ctx,
+                limits,
+                false,
+            ))
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let typical = Arc::new(Script::compile_lua("scripts/typical.lua", 1, TYPICAL).unwrap());
     let identity = Arc::new(
@@ -115,58 +137,18 @@ fn bench(c: &mut Criterion) {
     let chain = [typical];
     let r = Engine::run_blocking(&chain, data.clone(), &ctx, &limits, false);
     assert!(matches!(r.outcome, Outcome::Continue(_)), "{:?}", r.outcome);
-    c.bench_function("script/typical_call", |b| {
-        b.iter(|| {
-            black_box(Engine::run_blocking(
-                &chain,
-                black_box(data.clone()),
-                &ctx,
-                &limits,
-                false,
-            ))
-        })
-    });
+    bench_call(c, "script/typical_call", &chain, &data, &ctx, &limits);
     let chain = [identity];
-    c.bench_function("script/identity_call", |b| {
-        b.iter(|| {
-            black_box(Engine::run_blocking(
-                &chain,
-                black_box(data.clone()),
-                &ctx,
-                &limits,
-                false,
-            ))
-        })
-    });
+    bench_call(c, "script/identity_call", &chain, &data, &ctx, &limits);
     let typical_js = Arc::new(Script::compile_js("scripts/typical.js", 1, TYPICAL_JS).unwrap());
     let identity_js =
         Arc::new(Script::compile_js("scripts/id.js", 1, "function main(d) { return d; }").unwrap());
     let chain = [typical_js];
     let r = Engine::run_blocking(&chain, data.clone(), &ctx, &limits, false);
     assert!(matches!(r.outcome, Outcome::Continue(_)), "{:?}", r.outcome);
-    c.bench_function("script/typical_call_js", |b| {
-        b.iter(|| {
-            black_box(Engine::run_blocking(
-                &chain,
-                black_box(data.clone()),
-                &ctx,
-                &limits,
-                false,
-            ))
-        })
-    });
+    bench_call(c, "script/typical_call_js", &chain, &data, &ctx, &limits);
     let chain = [identity_js];
-    c.bench_function("script/identity_call_js", |b| {
-        b.iter(|| {
-            black_box(Engine::run_blocking(
-                &chain,
-                black_box(data.clone()),
-                &ctx,
-                &limits,
-                false,
-            ))
-        })
-    });
+    bench_call(c, "script/identity_call_js", &chain, &data, &ctx, &limits);
     let long = long_script();
     assert!(long.lines().count() >= 195, "{}", long.lines().count());
     c.bench_function("js/transpile_200_lines", |b| {

@@ -6,24 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Sidecar, header_values, invite, status, udp_client, udp_exchange};
-
-/// A config whose customer `acme` runs `script`.
-fn config_with_script(script: &Path, extra: &str) -> String {
-    common::TEST_CONFIG.replace(
-        "sources = [\"127.0.0.1/32\"]",
-        &format!(
-            "sources = [\"127.0.0.1/32\"]\nscript = {:?}\n{extra}",
-            script.display().to_string()
-        ),
-    )
-}
-
-fn call(sc: &Sidecar, user: &str, id: &str) -> Vec<u8> {
-    let sock = udp_client("127.0.0.1:0");
-    let local = sock.local_addr().unwrap();
-    udp_exchange(&sock, sc.udp, &invite(user, id, id, local)).expect("an answer")
-}
+use common::{Sidecar, call_user, config_with_script, header_values, status};
 
 fn status_line(r: &[u8]) -> String {
     String::from_utf8_lossy(r)
@@ -62,7 +45,7 @@ export function main(data, ctx) {
 "#,
     );
     let sc = Sidecar::start_with(&config_with_script(&script, ""));
-    let r = call(&sc, "15551234567", "j1");
+    let r = call_user(&sc, "15551234567", "j1");
     assert_eq!(status(&r), 302, "{}", String::from_utf8_lossy(&r));
     assert_eq!(
         header_values(&r, "Contact"),
@@ -74,15 +57,15 @@ export function main(data, ctx) {
         ]
     );
     assert_eq!(
-        status_line(&call(&sc, "999", "j2")),
+        status_line(&call_user(&sc, "999", "j2")),
         "SIP/2.0 404 Number Not Routable"
     );
     assert_eq!(
-        status_line(&call(&sc, "19005550000", "j3")),
+        status_line(&call_user(&sc, "19005550000", "j3")),
         "SIP/2.0 480 Disallowed"
     );
     assert_eq!(
-        status_line(&call(&sc, "777", "j4")),
+        status_line(&call_user(&sc, "777", "j4")),
         "SIP/2.0 500 Server Internal Error"
     );
 }
@@ -100,11 +83,11 @@ fn javascript_timeout_gets_the_timeout_action() {
         "timeout_ms = 20\ntimeout_action = \"503 Script Timeout\"",
     ));
     assert_eq!(
-        status_line(&call(&sc, "1", "t1")),
+        status_line(&call_user(&sc, "1", "t1")),
         "SIP/2.0 503 Script Timeout"
     );
     // the engine recovered
-    assert_eq!(status(&call(&sc, "15551234567", "t2")), 302);
+    assert_eq!(status(&call_user(&sc, "15551234567", "t2")), 302);
 }
 
 #[test]
@@ -132,7 +115,7 @@ fn chains_mix_lua_and_javascript() {
         last.display().to_string(),
     );
     let sc = Sidecar::start_with(&config);
-    let r = call(&sc, "15551234567", "c1");
+    let r = call_user(&sc, "15551234567", "c1");
     assert_eq!(
         header_values(&r, "Contact"),
         vec!["<sip:15551234567@[2001:db8::5]:5080?X-Order=lua&X-Order=lua-js1-lua1>;q=1.0"]

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Sidecar, header_values, invite, status, udp_client, udp_exchange};
+use common::{Sidecar, call_user, config_with_script, header_values, invite, status, udp_client};
 use serde_json::Value;
 
 fn examples() -> PathBuf {
@@ -160,23 +160,6 @@ fn run_every_example() {
     }
 }
 
-/// A config whose customer `acme` runs `script`.
-fn config_with_script(script: &Path, extra: &str) -> String {
-    common::TEST_CONFIG.replace(
-        "sources = [\"127.0.0.1/32\"]",
-        &format!(
-            "sources = [\"127.0.0.1/32\"]\nscript = {:?}\n{extra}",
-            script.display().to_string()
-        ),
-    )
-}
-
-fn call_302(sc: &Sidecar, user: &str, id: &str) -> Vec<u8> {
-    let sock = udp_client("127.0.0.1:0");
-    let local = sock.local_addr().unwrap();
-    udp_exchange(&sock, sc.udp, &invite(user, id, id, local)).expect("an answer")
-}
-
 #[test]
 fn script_shapes_the_302() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,7 +182,7 @@ end
     )
     .unwrap();
     let sc = Sidecar::start_with(&config_with_script(&script, ""));
-    let r = call_302(&sc, "15551234567", "s1");
+    let r = call_user(&sc, "15551234567", "s1");
     assert_eq!(status(&r), 302, "{}", String::from_utf8_lossy(&r));
     assert_eq!(
         header_values(&r, "Contact"),
@@ -210,7 +193,7 @@ end
             "<sip:0015551234567@192.0.2.77:5070;transport=tcp?X-Customer=acme>;q=0.7",
         ]
     );
-    let r = call_302(&sc, "999", "s2");
+    let r = call_user(&sc, "999", "s2");
     assert_eq!(
         String::from_utf8_lossy(&r).lines().next().unwrap(),
         "SIP/2.0 404 Number Not Routable"
@@ -227,7 +210,7 @@ fn script_adds_a_route_where_no_prefix_matched() {
     )
     .unwrap();
     let sc = Sidecar::start_with(&config_with_script(&script, ""));
-    let r = call_302(&sc, "8612345", "n1");
+    let r = call_user(&sc, "8612345", "n1");
     assert_eq!(
         header_values(&r, "Contact"),
         vec!["<sip:8612345@198.51.100.99:5060>;q=1.0"]
@@ -263,18 +246,18 @@ end
             .to_string()
     };
     assert_eq!(
-        first(&call_302(&sc, "1000", "t1")),
+        first(&call_user(&sc, "1000", "t1")),
         "SIP/2.0 480 Script Too Slow"
     );
     assert_eq!(
-        first(&call_302(&sc, "1001", "t2")),
+        first(&call_user(&sc, "1001", "t2")),
         "SIP/2.0 500 Server Internal Error"
     );
     assert_eq!(
-        first(&call_302(&sc, "1002", "t3")),
+        first(&call_user(&sc, "1002", "t3")),
         "SIP/2.0 480 Script Too Slow"
     );
-    assert_eq!(status(&call_302(&sc, "15551234567", "t4")), 302);
+    assert_eq!(status(&call_user(&sc, "15551234567", "t4")), 302);
     // The caller never sees script internals; the log has them.
     assert!(
         sc.log_text().contains("attempt to index nil"),
@@ -294,7 +277,7 @@ fn sighup_swaps_scripts_and_refuses_a_broken_one() {
     };
     std::fs::write(&script, v("1")).unwrap();
     let sc = Sidecar::start_with(&config_with_script(&script, ""));
-    assert!(header_values(&call_302(&sc, "15551234567", "h1"), "Contact")[0].contains("X-V=1"));
+    assert!(header_values(&call_user(&sc, "15551234567", "h1"), "Contact")[0].contains("X-V=1"));
     let hup = |sc: &Sidecar| {
         let before = sc.log_text().matches("SIGHUP").count();
         assert!(
@@ -314,7 +297,7 @@ fn sighup_swaps_scripts_and_refuses_a_broken_one() {
     };
     std::fs::write(&script, v("2")).unwrap();
     hup(&sc);
-    assert!(header_values(&call_302(&sc, "15551234567", "h2"), "Contact")[0].contains("X-V=2"));
+    assert!(header_values(&call_user(&sc, "15551234567", "h2"), "Contact")[0].contains("X-V=2"));
     std::fs::write(&script, "function main(data) return data").unwrap();
     hup(&sc);
     assert!(
@@ -322,7 +305,7 @@ fn sighup_swaps_scripts_and_refuses_a_broken_one() {
         "{}",
         sc.log_text()
     );
-    assert!(header_values(&call_302(&sc, "15551234567", "h3"), "Contact")[0].contains("X-V=2"));
+    assert!(header_values(&call_user(&sc, "15551234567", "h3"), "Contact")[0].contains("X-V=2"));
 }
 
 #[test]
@@ -357,14 +340,14 @@ fn global_first_and_last_scripts_wrap_the_customers() {
         disabled.display().to_string(),
     );
     let sc = Sidecar::start_with(&config);
-    let r = call_302(&sc, "15551234567", "g1");
+    let r = call_user(&sc, "15551234567", "g1");
     let contact = &header_values(&r, "Contact")[0];
     assert!(
         contact.ends_with("?X-Order=first&X-Order=first-customer-last>;q=1.0"),
         "{contact}"
     );
     // The first script's SIP error stops the chain.
-    let r = call_302(&sc, "881234", "g2");
+    let r = call_user(&sc, "881234", "g2");
     assert_eq!(
         String::from_utf8_lossy(&r).lines().next().unwrap(),
         "SIP/2.0 403 Fraud Suspected"

@@ -1189,6 +1189,15 @@ pub(crate) fn read_back(
 
 const JSON_MAX_DEPTH: usize = 32;
 
+/// A Luau number as JSON: integral values print without a fraction.
+fn json_number(n: f64) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
 /// The returned JavaScript-shaped data as JSON (for dry runs), as
 /// `JSON.stringify` would print it: arrays by their length, objects in key
 /// order, `undefined` members skipped (`null` in arrays), `null` as null.
@@ -1202,13 +1211,7 @@ fn js_json_value(codec: &Codec, v: &Value, depth: usize) -> Option<serde_json::V
         Value::Nil => return None,
         Value::Boolean(b) => J::Bool(*b),
         Value::Integer(i) => J::from(*i),
-        Value::Number(n) => {
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                J::from(*n as i64)
-            } else {
-                serde_json::Number::from_f64(*n).map_or(J::Null, J::Number)
-            }
-        }
+        Value::Number(n) => json_number(*n),
         Value::String(s) => J::String(s.to_string_lossy()),
         Value::Table(t) => {
             let p = t.to_pointer() as usize;
@@ -1264,13 +1267,7 @@ fn json_value(v: &Value, depth: usize, empty_is_array: bool) -> serde_json::Valu
         Value::Nil => J::Null,
         Value::Boolean(b) => J::Bool(*b),
         Value::Integer(i) => J::from(*i),
-        Value::Number(n) => {
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                J::from(*n as i64)
-            } else {
-                serde_json::Number::from_f64(*n).map_or(J::Null, J::Number)
-            }
-        }
+        Value::Number(n) => json_number(*n),
         Value::String(s) => J::String(s.to_string_lossy()),
         Value::Table(t) => {
             if depth >= JSON_MAX_DEPTH {

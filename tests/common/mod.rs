@@ -220,3 +220,22 @@ pub fn tcp_read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
 pub fn tcp_send(s: &mut TcpStream, msg: &[u8]) {
     s.write_all(msg).expect("tcp write");
 }
+
+/// `TEST_CONFIG` with customer `acme` running `script` (`extra` lines go into
+/// the customer's table).
+pub fn config_with_script(script: &std::path::Path, extra: &str) -> String {
+    TEST_CONFIG.replace(
+        "sources = [\"127.0.0.1/32\"]",
+        &format!(
+            "sources = [\"127.0.0.1/32\"]\nscript = {:?}\n{extra}",
+            script.display().to_string()
+        ),
+    )
+}
+
+/// One INVITE for `user` from a fresh UDP socket; the answer.
+pub fn call_user(sc: &Sidecar, user: &str, id: &str) -> Vec<u8> {
+    let sock = udp_client("127.0.0.1:0");
+    let local = sock.local_addr().unwrap();
+    udp_exchange(&sock, sc.udp, &invite(user, id, id, local)).expect("an answer")
+}
