@@ -1,52 +1,36 @@
 //! JavaScript routing scripts, transpiled to Luau (DESIGN.md §5, issue 4).
 //!
-//! # Pipeline
+//! The contract with the runtime is `docs/javascript.md`. Pipeline:
 //!
-//! 1. **Parse** with `oxc_parser` (pinned `=0.146.0`; source type "unambiguous",
-//!    so `export function main` makes it a module). Parser diagnostics become a
-//!    [`JsError`] at the diagnostic's first label.
-//! 2. **Check and lower**: a single pass over the AST with a scope stack
-//!    (`translate.rs`). Every construct is matched explicitly; anything not in the
-//!    supported subset is refused with `file:line:col: <construct> is not
-//!    supported yet` — a script never runs with a construct the translator did
-//!    not understand. A separate IR is planned once destructuring, closures and
-//!    `try/finally` need desugaring; today the AST goes straight to Luau.
-//! 3. **Codegen**: Luau source whose `main(data, ctx)` is a global, like a Lua
-//!    script, preceded by the runtime prelude ([`runtime`]): only the `__js_*`
-//!    helpers the script uses. The result is compiled by
-//!    [`crate::script::Script::compile_lua`] like any Lua script.
+//! 1. **Parse** with `oxc_parser` (pinned `=0.146.0`, source type
+//!    "unambiguous"); parser diagnostics become a [`JsError`].
+//! 2. **Scope analysis** (`scope.rs`): resolves every identifier, refuses the
+//!    temporal dead zone, finds captured / forward-referenced / hoisted-early
+//!    bindings and `let`/`const`s that only ever hold numbers.
+//! 3. **Lowering** (`lower.rs`) to a small Luau IR (`ir.rs`): operators become
+//!    runtime calls (`J_get`, `J_add`, …) unless the operand types are proven
+//!    numbers/strings; short-circuits and assignments in expressions become
+//!    statements on temporaries (never IIFEs); `try` is a `pcall`ed closure;
+//!    labeled jumps use per-loop jump variables. Unsupported constructs are
+//!    refused with `file:line:col: message`.
+//! 4. **Codegen** (`codegen.rs`): line-aligned Luau — JS line N is Luau line N.
+//!    Line 1 starts with `local J = __js` and the cached entry points
+//!    (`local J_get, J_set = J.get, J.set`), globals (`J_Math = J.G.Math`) and
+//!    frozen key lists of object literals (`J_K1`); the last line defines the
+//!    global `main` through `J.main`.
 //!
-//! # Supported subset (so far)
-//!
-//! * Top level: `function` declarations (hoisted; `main` becomes the global,
-//!   `export function main` too), `let`/`const`/`var` of identifiers whose
-//!   initialisers make no calls (so no code observes the temporal dead zone).
-//! * Function bodies: `let`/`const`/`var` (`var` hoisted to the function),
-//!   `if`/`else`, blocks, `return`, calls of named functions as statements,
-//!   `throw new Error('<literal>')` → `error('<literal>', 0)` (which the engine
-//!   maps to a SIP answer exactly as in Lua).
-//! * Expressions: string/number/boolean/`null` literals, `undefined`, `NaN`,
-//!   `Infinity`, template literals without `${}`, identifiers bound in scope,
-//!   `a.b` / `a[b]` via `__js_get` (TypeError on `undefined`/`null`), calls of
-//!   identifiers, `===`/`!==` (Luau `==`/`~=`, exact for primitives and object
-//!   identity), `+` via `__js_add`, parentheses. Conditions use `__js_truthy`
-//!   unless statically boolean.
-//!
-//! # Representation
-//!
-//! `undefined` is `nil`; `null` is the unique `__js_null` table; numbers,
-//! strings and booleans are Luau's. Identifiers that are Luau keywords or
-//! globals, start with `__js`, or are not plain ASCII are renamed
-//! (`__js_v_` + an injective escape), so user code can neither shadow the code
-//! we emit nor reach Luau globals. Free identifiers are compile errors.
-//!
-//! Columns in errors count Unicode scalar values, 1-based.
+//! Identifiers that are Luau keywords or globals, `J`, `main`, or start with
+//! `J_`/`__` are renamed (`__u_` + an injective escape), so user code can
+//! neither shadow emitted names nor reach Luau globals. Columns in errors count
+//! Unicode scalar values, 1-based.
 
+mod codegen;
 mod host_num;
 pub mod host_regex;
-pub mod prelude;
+mod ir;
+mod lower;
 pub mod runtime;
-mod translate;
+mod scope;
 
 use std::fmt;
 
@@ -88,8 +72,85 @@ fn line_col(source: &str, offset: usize) -> (u32, u32) {
     (line as u32, col as u32)
 }
 
-/// Transpiles a JavaScript routing script to Luau (runtime prelude included).
-/// `file` is only used in error positions.
+/// Transpiles a JavaScript routing script to Luau (which runs on the runtime
+/// installed as `__js`). `file` is only used in error positions.
 pub fn transpile(file: &str, source: &str) -> Result<String, JsError> {
-    translate::transpile(file, source)
+    let allocator = oxc_allocator::Allocator::default();
+    let ret =
+        oxc_parser::Parser::new(&allocator, source, oxc_span::SourceType::unambiguous()).parse();
+    if let Some(d) = ret.diagnostics.errors().next() {
+        let offset = d.labels.first().map_or(0, |l| l.offset());
+        return Err(JsError::at(file, source, offset, &d.message));
+    }
+    if ret.panicked {
+        return Err(JsError::at(
+            file,
+            source,
+            0,
+            "the script could not be parsed",
+        ));
+    }
+    let analysis = scope::analyse(file, source, &ret.program)?;
+    let lowered = lower::lower(file, source, &ret.program, &analysis)?;
+    let mut w = codegen::Writer::new();
+    w.raw(&header(&lowered));
+    let at_line = |(line, message): codegen::GenError| JsError {
+        file: file.to_string(),
+        line,
+        col: 1,
+        message,
+    };
+    w.top(&lowered.body).map_err(at_line)?;
+    w.goto(lowered.last_line);
+    let mut main = String::new();
+    codegen::expr_to(&mut main, &lowered.main);
+    w.raw(&format!(
+        "main = function(data, ctx) return J.main({main}, data, ctx) end"
+    ));
+    Ok(w.finish())
+}
+
+/// The chunk header (all on line 1): the runtime, cached entry points and
+/// globals, frozen key lists of object literals.
+fn header(l: &lower::Lowered) -> String {
+    let mut out = String::from("local J = __js");
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    for r in &l.rt {
+        names.push(format!("J_{r}"));
+        values.push(if *r == "unpack" {
+            "table.unpack".to_string()
+        } else {
+            format!("J.{r}")
+        });
+    }
+    for g in &l.globals {
+        names.push(format!("J_{g}"));
+        values.push(format!("J.G.{g}"));
+    }
+    let mut extra = Vec::new();
+    for (i, keys) in l.shapes.iter().enumerate() {
+        let mut list = String::from("table.freeze({");
+        for (j, k) in keys.iter().enumerate() {
+            if j > 0 {
+                list.push_str(", ");
+            }
+            codegen::string(&mut list, k);
+        }
+        list.push_str("})");
+        if i < 40 {
+            names.push(format!("J_K{}", i + 1));
+            values.push(list);
+        } else {
+            extra.push(list);
+        }
+    }
+    // One `local` statement per 50 names keeps lines readable.
+    for (n, v) in names.chunks(50).zip(values.chunks(50)) {
+        out.push_str(&format!(" local {} = {}", n.join(", "), v.join(", ")));
+    }
+    if !extra.is_empty() {
+        out.push_str(&format!(" local J_KT = {{{}}}", extra.join(", ")));
+    }
+    out
 }
