@@ -25,7 +25,6 @@ fn run(src: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs the runtime"]
 fn control_flow_matches_node() {
     // Expected lines from `node -e '<script>; console.log(main())'`.
     let src = r#"function main() {
@@ -85,7 +84,6 @@ fn control_flow_matches_node() {
 }
 
 #[test]
-#[ignore = "needs the runtime"]
 fn values_operators_and_classes_match_node() {
     let src = r#"function main() {
   class A { constructor(x) { this.x = x; } get double() { return this.x * 2; } static make() { return new A(7); } m() { return "A" + this.x; } }
@@ -125,7 +123,6 @@ fn values_operators_and_classes_match_node() {
 }
 
 #[test]
-#[ignore = "needs the runtime"]
 fn a_runtime_error_reports_the_javascript_line() {
     let src = "function main() {\n  const o = {};\n\n  return o.a.b;\n}\n";
     let out = run(src);

@@ -118,6 +118,6 @@ fn chains_mix_lua_and_javascript() {
     let r = call_user(&sc, "15551234567", "c1");
     assert_eq!(
         header_values(&r, "Contact"),
-        vec!["<sip:15551234567@[2001:db8::5]:5080?X-Order=lua&X-Order=lua-js1-lua1>;q=1.0"]
+        vec!["<sip:15551234567@198.51.100.10:5060?X-Order=lua&X-Order=lua-js1-lua1>;q=1.0"]
     );
 }

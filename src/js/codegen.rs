@@ -139,9 +139,15 @@ impl Writer {
             S::Call(e) => {
                 self.sep();
                 if starts_with_paren(e) {
-                    self.out.push(';');
+                    // `(f)(x)` as a statement would continue the previous
+                    // statement on the line, and Luau has no empty statement
+                    // to separate it at the start of a block.
+                    self.out.push_str("do local _ = ");
+                    self.expr(e)?;
+                    self.out.push_str(" end");
+                } else {
+                    self.expr(e)?;
                 }
-                self.expr(e)?;
             }
             S::Do(b) => {
                 self.word(s.line, "do");

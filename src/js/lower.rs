@@ -71,6 +71,8 @@ enum FrameKind {
     Loop,
     Switch,
     Try,
+    /// A labeled statement that is not a loop: only `break label` targets it.
+    Block,
 }
 
 struct Frame {
@@ -987,7 +989,24 @@ impl<'s> Lowerer<'s> {
                     Statement::ForInStatement(f) => {
                         self.for_each(&f.left, &f.right, &f.body, false, labels, out)?
                     }
-                    _ => return Err(self.unsupported(l.span, "a label on anything but a loop")),
+                    other => {
+                        // `label: { ... break label; ... }`: a block run once
+                        // (`repeat ... until true`), left by `break`.
+                        let line = self.at(l.span);
+                        self.push_frame(FrameKind::Block, labels, Vec::new());
+                        let body = self.sub_block(other);
+                        let frame = self.pop_frame();
+                        let body = body?;
+                        let end = body.end_line;
+                        let rep = Stmt::new(
+                            line,
+                            S::Repeat(
+                                Block::new(vec![Stmt::new(line, S::Do(body))], end),
+                                Expr::Bool(true),
+                            ),
+                        );
+                        self.finish_frame(frame, vec![rep], out);
+                    }
                 }
             }
             Statement::BreakStatement(b) => {
@@ -1219,7 +1238,7 @@ impl<'s> Lowerer<'s> {
         let target = frames.iter().rposition(|f| match label {
             Some(l) => f.labels.iter().any(|x| x == l),
             None => match kind {
-                Jump::Break => f.kind != FrameKind::Try,
+                Jump::Break => f.kind != FrameKind::Try && f.kind != FrameKind::Block,
                 Jump::Continue => f.kind == FrameKind::Loop,
             },
         });
@@ -1826,7 +1845,27 @@ impl<'s> Lowerer<'s> {
                         }
                         continue;
                     };
-                    let (pre, val) = self.apart(|s| s.expr(init))?;
+                    let (pre, mut val) = self.apart(|s| s.expr(init))?;
+                    // `const f = () => ...`: the function is named `f`, as in JS.
+                    let params = match init {
+                        Expression::ArrowFunctionExpression(a) => Some(&a.params),
+                        Expression::FunctionExpression(f) if f.id.is_none() => Some(&f.params),
+                        _ => None,
+                    };
+                    if let Some(params) = params {
+                        let js_name = Expr::Str(id.name.to_string());
+                        // `length`: the parameters before the first default
+                        let len = params
+                            .items
+                            .iter()
+                            .take_while(|p| {
+                                p.initializer.is_none()
+                                    && !matches!(p.pattern, BindingPattern::AssignmentPattern(_))
+                            })
+                            .count();
+                        let len = Expr::Num(len as f64);
+                        val.e = self.rcall("fnname", vec![val.e, js_name, len]);
+                    }
                     if assign {
                         let st = self.st(S::Assign(vec![Expr::Name(name)], vec![val.e]));
                         self.emit(out, pre, vec![st]);

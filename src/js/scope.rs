@@ -690,7 +690,8 @@ impl Analyzer<'_> {
 
     fn var_decl(&mut self, v: &VariableDeclaration) -> R<()> {
         for d in &v.declarations {
-            self.pattern_exprs(&d.id)?;
+            // JS order: the initialiser, then the pattern left to right (a
+            // default may read the bindings before it).
             let deps = match &d.init {
                 Some(e) => {
                     self.expr(e)?;
@@ -698,6 +699,7 @@ impl Analyzer<'_> {
                 }
                 None => None,
             };
+            self.pattern_exprs(&d.id)?;
             let simple = matches!(d.id, BindingPattern::BindingIdentifier(_));
             let mut ids = Vec::new();
             Self::pattern_names(&d.id, &mut ids);
@@ -719,13 +721,19 @@ impl Analyzer<'_> {
         Ok(())
     }
 
-    /// Default values and computed keys inside a binding pattern.
+    /// Default values and computed keys inside a binding pattern, in
+    /// evaluation order; each name counts as initialised once its part of the
+    /// pattern is done (so `{ x = 5, y = x * 2 }` reads `x`, `{ x = x }` cannot).
     fn pattern_exprs(&mut self, p: &BindingPattern) -> R<()> {
         match p {
-            BindingPattern::BindingIdentifier(_) => {}
+            BindingPattern::BindingIdentifier(id) => {
+                if let Some(b) = self.decl_id(id) {
+                    self.init(b);
+                }
+            }
             BindingPattern::AssignmentPattern(a) => {
-                self.pattern_exprs(&a.left)?;
                 self.expr(&a.right)?;
+                self.pattern_exprs(&a.left)?;
             }
             BindingPattern::ObjectPattern(o) => {
                 for prop in &o.properties {

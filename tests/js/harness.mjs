@@ -187,12 +187,24 @@ async function main() {
   }
 
   let out;
+  const orig = data.egress_routing;
   try {
     out = await mod.main(data, ctx);
   } catch (e) {
     const r = classify(e);
     emit(r, r.sip ? 0 : 1);
     return;
+  }
+  // sipforge's contract (docs/scripting.md): data.egress_routing and
+  // data.routing.egress_routing are one array; if main replaced only one of
+  // them, the replaced one wins and both point at it again.
+  if (out !== null && typeof out === 'object' && out.routing !== null && typeof out.routing === 'object') {
+    const top = out.egress_routing, nested = out.routing.egress_routing;
+    const isObj = (v) => v !== null && typeof v === 'object';
+    if (top !== nested) {
+      if ((top === undefined || top === orig) && isObj(nested) && nested !== orig) out.egress_routing = nested;
+      else if (top !== undefined) out.routing.egress_routing = top;
+    }
   }
   try {
     checkData(out);
