@@ -21,7 +21,15 @@
 //! `generated_expressions_match_node` evaluates ~300 random small expressions
 //! both ways (seed: `JS_FUZZ_SEED`, count: `JS_FUZZ_COUNT`).
 //!
+//! `corpus_matches_node_in_live_calls` runs every case as a customer script of
+//! one live redirect-mode sidecar: a real INVITE per case, the script input the
+//! sidecar logs (debug) replayed through Node, and Node's result turned into
+//! the SIP answer it implies (302 Contacts, the thrown status, 500, 404) and
+//! compared with the answer that came back on the wire.
+//!
 //! Tests that need Node are skipped with a notice when `node` is not on PATH.
+
+mod common;
 
 use std::fmt::Write as _;
 use std::io::Read;
@@ -535,6 +543,154 @@ fn corpus_matches_node() {
         failed == 0,
         "{failed} of {total} runs differ from Node:{report}\n\n{failed} of {total} runs differ from Node: {}",
         names.join(", ")
+    );
+}
+
+// ------------------------------------------------------------------ live calls
+
+/// The SIP answer Node's result for a call implies: `(status, Contacts)`.
+fn expected_answer(node: &Value) -> (u16, Vec<String>) {
+    if let Some(sip) = node.get("sip").and_then(Value::as_str) {
+        return (sip[..3].parse().unwrap_or(0), Vec::new());
+    }
+    if node.get("error").is_some() {
+        return (500, Vec::new());
+    }
+    // only what routing uses (other keys are the script's own, maybe null)
+    let contract: serde_json::Map<String, Value> = node
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| {
+            ["routing", "egress_routing", "headers", "remove_headers"].contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let data = sipforge::script::dry_run::call_data_from_json(&Value::Object(contract))
+        .unwrap_or_else(|e| panic!("Node's data does not parse: {e}: {node}"));
+    if data.egress.is_empty() {
+        return (404, Vec::new());
+    }
+    let contacts = sipforge::pipeline::redirect::contacts(&data.egress, &data.headers)
+        .into_iter()
+        .map(|c| String::from_utf8_lossy(&c).into_owned())
+        .collect();
+    (302, contacts)
+}
+
+#[test]
+fn corpus_matches_node_in_live_calls() {
+    if skip_without_node("corpus_matches_node_in_live_calls") {
+        return;
+    }
+    let dir = js_dir();
+    let call: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("call.json")).unwrap()).unwrap();
+    let ctx: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ctx.json")).unwrap()).unwrap();
+    let vars: serde_json::Map<String, Value> = call
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| {
+            !["routing", "egress_routing", "headers", "remove_headers"].contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // One customer per case, told apart by source address 127.0.1.N; the
+    // carriers of call.json, reached through prefix "1".
+    let cases = load_cases();
+    assert!(cases.len() < 250, "one source address per case");
+    let customers: Vec<Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, case)| {
+            serde_json::json!({
+                "id": format!("acme-{i}"),
+                "sources": [format!("127.0.1.{}/32", i + 1)],
+                "script": case.path.display().to_string(),
+                "timeout_ms": 10000,
+                "routes": [{ "prefix": "1", "carriers": ["carrier-a", "carrier-b", "carrier-c"] }],
+                "vars": vars,
+                "secrets": ctx["secrets"],
+            })
+        })
+        .collect();
+    let config = serde_json::json!({
+        "server": { "listen_udp": ["127.0.0.1:0"], "listen_tcp": ["127.0.0.1:0"], "mode": "redirect" },
+        "carriers": [
+            { "id": "carrier-a", "gateways": ["198.51.100.10:5060"] },
+            { "id": "carrier-b", "gateways": ["198.51.100.20:5060;transport=tcp"] },
+            { "id": "carrier-c", "gateways": ["192.0.2.30:5080"] },
+        ],
+        "customers": customers,
+    });
+    let config = toml::to_string(&toml::Value::try_from(&config).unwrap()).unwrap();
+    let sc = common::Sidecar::start_with(&config);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut report = String::new();
+    let mut failed = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let sock = common::udp_client(&format!("127.0.1.{}:0", i + 1));
+        let local = sock.local_addr().unwrap();
+        let call_id = format!("live-{i}");
+        let answer = common::udp_exchange(
+            &sock,
+            sc.udp,
+            &common::invite("15551234567", &call_id, &call_id, local),
+        )
+        .unwrap_or_else(|| panic!("{}: no answer", case.name));
+        // the script input the sidecar logged for this call
+        let marker = format!("call_id={call_id} ");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let input = loop {
+            let found = sc.log.lock().unwrap().iter().find_map(|l| {
+                (l.contains("script input") && l.contains(&marker))
+                    .then(|| l.split(" data=").nth(1).map(str::to_string))
+                    .flatten()
+            });
+            if let Some(d) = found {
+                break d;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: no script input logged",
+                case.name
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        let input = input.trim_end_matches(" script input").to_string();
+        let call_path = tmp.path().join(format!("call-{i}.json"));
+        std::fs::write(&call_path, &input).unwrap();
+        let ctx_path = tmp.path().join(format!("ctx-{i}.json"));
+        let mut case_ctx = ctx.clone();
+        case_ctx["customer"]["id"] = Value::String(format!("acme-{i}"));
+        std::fs::write(&ctx_path, case_ctx.to_string()).unwrap();
+        let (_, node) = start(node_cmd(&case.path, &call_path, &ctx_path)).json();
+        let node = node.unwrap_or_else(|e| panic!("{}: node: {e}", case.name));
+        let (code, contacts) = expected_answer(&node);
+        let got = (
+            common::status(&answer),
+            common::header_values(&answer, "Contact"),
+        );
+        if got != (code, contacts.clone()) {
+            failed.push(case.name.clone());
+            let _ = writeln!(
+                report,
+                "\n=== {}\n  node implies: {code} {contacts:?}\n  sipforge:     {} {:?}\n  input: {}",
+                case.name,
+                got.0,
+                got.1,
+                clip(&input, 300)
+            );
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} live calls differ from Node:{report}\n\nfailed: {}",
+        failed.len(),
+        cases.len(),
+        failed.join(", ")
     );
 }
 

@@ -9,7 +9,7 @@
 //! Every rejection is answered here, in one place, with the status code and
 //! a reason phrase naming the problem; transports only move bytes.
 
-mod redirect;
+pub mod redirect;
 
 use std::borrow::Cow;
 use std::hash::{BuildHasher, RandomState};
@@ -437,6 +437,10 @@ impl Pipeline {
             // when no prefix matched.
             let egress = route.map(|r| r.egress).unwrap_or_default();
             let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                debug!(call_id = %data.routing.call_id, customer = customer_id,
+                    data = %crate::script::dry_run::call_data_to_json(&data), "script input");
+            }
             return Step::Script(Box::new(ScriptCall {
                 chain: scripts.chain(customer),
                 pending: PendingAnswer {

@@ -148,6 +148,65 @@ pub fn call_data_from_json(v: &Value) -> Result<CallData, String> {
     })
 }
 
+/// The `data` object a script receives for `d`, as JSON (DESIGN.md §4; absent
+/// `from_display`/`pai` are null). The inverse of [`call_data_from_json`], used
+/// to log a live call's script input (debug level) so it can be replayed with
+/// `sipforge run`.
+pub fn call_data_to_json(d: &CallData) -> Value {
+    let r = &d.routing;
+    let pairs = |h: &[(String, String)]| -> Value {
+        h.iter()
+            .map(|(k, v)| json!({ "key": k, "value": v }))
+            .collect()
+    };
+    let removes = |h: &[String]| -> Value { h.iter().map(|k| json!({ "key": k })).collect() };
+    let egress: Vec<Value> = d
+        .egress
+        .iter()
+        .map(|e| {
+            json!({
+                "carrier": &*e.carrier, "gateway": &*e.gateway, "transport": e.transport.as_str(),
+                "dest_number": e.dest_number, "cli": e.cli,
+                "headers": pairs(&e.headers), "remove_headers": removes(&e.remove_headers),
+            })
+        })
+        .collect();
+    let mut headers = Map::new();
+    for (k, v) in &r.headers {
+        match headers.get_mut(k) {
+            Some(Value::String(prev)) => {
+                prev.push_str(", ");
+                prev.push_str(v);
+            }
+            _ => {
+                headers.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
+    let mut o = Map::new();
+    o.insert(
+        "routing".into(),
+        json!({
+            "call_id": r.call_id, "method": r.method, "ruri": r.ruri,
+            "dest_number": r.dest_number, "cli": r.cli, "from_display": r.from_display,
+            "from_uri": r.from_uri, "to_uri": r.to_uri, "pai": r.pai,
+            "src_ip": r.src_ip.to_string(), "src_port": r.src_port,
+            "transport": r.transport.as_str(), "account_id": r.account_id, "server": r.server,
+            "headers": headers, "time": r.time_ms,
+        }),
+    );
+    o.insert("egress_routing".into(), Value::Array(egress));
+    o.insert("headers".into(), pairs(&d.headers));
+    o.insert("remove_headers".into(), removes(&d.remove_headers));
+    // the customer's vars after the contract's keys, as scripts see them
+    for (k, v) in d.vars.iter() {
+        if let (false, Ok(j)) = (o.contains_key(k), serde_json::to_value(v)) {
+            o.insert(k.clone(), j);
+        }
+    }
+    Value::Object(o)
+}
+
 /// Builds [`CallCtx`] from a `ctx` JSON object (`customer.id`, `secrets`).
 pub fn call_ctx_from_json(v: Option<&Value>) -> Result<CallCtx, String> {
     let id = v
