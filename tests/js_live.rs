@@ -76,7 +76,7 @@ fn javascript_timeout_gets_the_timeout_action() {
     let script = write(
         dir.path(),
         "acme.js",
-        "function main(data) { if (data.routing.dest_number === '1') { for (;;) {} } return data; }",
+        "function main(data) {\n  if (data.routing.dest_number === '1') { for (;;) {} }\n  // catching the stop does not help\n  if (data.routing.dest_number === '2') { while (true) { try { for (;;) {} } catch (e) {} finally { data.x = 1; } } }\n  return data;\n}",
     );
     let sc = Sidecar::start_with(&config_with_script(
         &script,
@@ -86,8 +86,12 @@ fn javascript_timeout_gets_the_timeout_action() {
         status_line(&call_user(&sc, "1", "t1")),
         "SIP/2.0 503 Script Timeout"
     );
+    assert_eq!(
+        status_line(&call_user(&sc, "2", "t2")),
+        "SIP/2.0 503 Script Timeout"
+    );
     // the engine recovered
-    assert_eq!(status(&call_user(&sc, "15551234567", "t2")), 302);
+    assert_eq!(status(&call_user(&sc, "15551234567", "t3")), 302);
 }
 
 #[test]

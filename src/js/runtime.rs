@@ -30,6 +30,26 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("=js:bridge", include_str!("runtime/bridge.luau")),
 ];
 
+/// The runtime's bytecode, compiled once per process (compiling it is most of
+/// the cost of a new worker VM).
+fn bytecode() -> mlua::Result<&'static [Vec<u8>]> {
+    static CODE: std::sync::OnceLock<Result<Vec<Vec<u8>>, String>> = std::sync::OnceLock::new();
+    let code = CODE.get_or_init(|| {
+        let compiler = mlua::chunk::Compiler::new()
+            .set_optimization_level(2)
+            .set_debug_level(1);
+        SOURCES
+            .iter()
+            .map(|(name, src)| {
+                compiler
+                    .compile(*src)
+                    .map_err(|e| format!("JavaScript runtime {name}: {e}"))
+            })
+            .collect()
+    });
+    code.as_deref().map_err(|e| mlua::Error::runtime(e.clone()))
+}
+
 /// Name of the global the transpiled chunks read the runtime from.
 pub const GLOBAL: &str = "__js";
 
@@ -51,10 +71,10 @@ pub fn install(lua: &Lua, log: Function) -> mlua::Result<Table> {
     super::host_num::register(lua, &host)?;
     super::host_regex::register(lua, &host)?;
     let j = lua.create_table()?;
-    lua.set_compiler(mlua::chunk::Compiler::new().set_optimization_level(2));
-    for (name, src) in SOURCES {
-        lua.load(*src)
+    for ((name, _), bytecode) in SOURCES.iter().zip(bytecode()?) {
+        lua.load(&bytecode[..])
             .set_name(*name)
+            .set_mode(mlua::chunk::ChunkMode::Binary)
             .call::<()>((j.clone(), host.clone()))?;
     }
     if let Ok(seal) = j.raw_get::<Function>("seal") {

@@ -152,13 +152,14 @@ pub(crate) enum Shape {
 }
 
 /// Slots after the Lua templates in the key table: the JavaScript templates (in
-/// [`Tmpl`] order, for the four data templates), then `J.ArrayMT`, `J.null`,
-/// `J.undef`.
+/// [`Tmpl`] order), then `J.ArrayMT`, `J.null`, `J.undef`, `J.ctxlog`.
 const JS_TMPL_BASE: i32 = Tmpl::Routing as i32 + TEMPLATES.len() as i32;
-const JS_DATA_TEMPLATES: i32 = 4;
+const JS_DATA_TEMPLATES: i32 = TEMPLATES.len() as i32;
 const SLOT_ARRAY_MT: i32 = JS_TMPL_BASE + JS_DATA_TEMPLATES;
 const SLOT_NULL: i32 = SLOT_ARRAY_MT + 1;
 const SLOT_UNDEF: i32 = SLOT_NULL + 1;
+/// `J.ctxlog`: `ctx.log` for JavaScript (this-first, formats like console.log).
+const SLOT_CTX_LOG: i32 = SLOT_UNDEF + 1;
 
 /// Per-VM state for building and reading the data.
 pub(crate) struct Codec {
@@ -208,6 +209,8 @@ impl Codec {
             let amt: Value = j.raw_get("ArrayMT")?;
             let null: Value = j.raw_get("null")?;
             let undef: Value = j.raw_get("undef")?;
+            let ctx_log: Value = j.raw_get("ctxlog")?;
+            keys.raw_set(SLOT_CTX_LOG, ctx_log)?;
             null_ptr = null.to_pointer() as usize;
             undef_ptr = undef.to_pointer() as usize;
             keys.raw_set(SLOT_ARRAY_MT, amt)?;
@@ -502,8 +505,8 @@ fn transport_str(t: Transport) -> &'static str {
 
 /// Builds `data` (DESIGN.md §4) and `ctx` in one call into the VM.
 ///
-/// `shape` chooses Lua tables or the JavaScript runtime's representation for
-/// `data`; `ctx` is always Lua-shaped (the JavaScript entry wrapper converts it).
+/// `shape` chooses Lua tables or the JavaScript runtime's representation (for
+/// `data` and `ctx`; a JavaScript `ctx.log` is `J.ctxlog`).
 pub(crate) fn build(
     lua: &Lua,
     codec: &Codec,
@@ -633,9 +636,12 @@ pub(crate) fn build(
             let c = b.new_table(Tmpl::Ctx);
             b.key(K::Secrets);
             ffi::lua_createtable(l, 0, len_hint(ctx.secrets.len()));
-            if !set_toml_fields(l, &ctx.secrets, None) {
+            if !set_toml_fields(l, &ctx.secrets, amt) {
                 ok = false;
                 return;
+            }
+            if js {
+                js_key_order(l, ctx.secrets.keys().map(String::as_str), ctx.secrets.len());
             }
             b.set(c);
             b.key(K::Customer);
@@ -643,7 +649,11 @@ pub(crate) fn build(
             b.set_str(customer, K::Id, &ctx.customer_id);
             b.set(c);
             b.key(K::Log);
-            ffi::lua_pushvalue(l, 2);
+            if js {
+                ffi::lua_rawgeti_(l, 1, SLOT_CTX_LOG);
+            } else {
+                ffi::lua_pushvalue(l, 2);
+            }
             b.set(c);
             // leave data, ctx
             ffi::lua_replace(l, 2);

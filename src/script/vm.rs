@@ -10,6 +10,61 @@ use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
 use super::data::{self, Shape};
 use super::{CallCtx, CallData, Lang, Limits, Outcome, RunReport, Script, ScriptError};
 
+/// mlua's interrupt handler for our closure (the same function for every VM:
+/// one closure type), called by [`sampled_interrupt`] one time in
+/// [`INTERRUPT_EVERY`].
+static MLUA_INTERRUPT: std::sync::OnceLock<unsafe extern "C-unwind" fn(*mut ffi::lua_State, i32)> =
+    std::sync::OnceLock::new();
+
+/// Luau calls the interrupt at every call, return and loop back edge; reading
+/// the clock (and entering mlua's protected callback) each time costs more than
+/// a small script's own work, so only one interrupt in this many checks the
+/// deadline. A stuck loop is still stopped within this many iterations of it.
+const INTERRUPT_EVERY: u32 = 64;
+
+thread_local! {
+    static INTERRUPT_TICKS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Set once this thread's running call is past its deadline (until the next
+    /// call is armed): from then on every interrupt raises, so a script that
+    /// catches the timeout error with `pcall` is stopped again at once.
+    static INTERRUPT_STOPPING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+unsafe extern "C-unwind" fn sampled_interrupt(state: *mut ffi::lua_State, gc: std::ffi::c_int) {
+    if gc >= 0 {
+        return;
+    }
+    let tick = INTERRUPT_TICKS.with(|t| {
+        let n = t.get().wrapping_add(1);
+        t.set(n);
+        n
+    });
+    if !tick.is_multiple_of(INTERRUPT_EVERY) && !INTERRUPT_STOPPING.with(std::cell::Cell::get) {
+        return;
+    }
+    if let Some(f) = MLUA_INTERRUPT.get() {
+        // SAFETY: mlua's own handler, called as Luau would call it.
+        unsafe { f(state, gc) }
+    }
+}
+
+/// Puts [`sampled_interrupt`] in front of the handler `set_interrupt` installed.
+fn install_sampled_interrupt(lua: &Lua) -> mlua::Result<()> {
+    // SAFETY: reads and writes the interrupt slot of this state's callbacks
+    // (shared by all its threads) while nothing runs in it.
+    unsafe {
+        lua.exec_raw::<()>((), |l| {
+            let cb = ffi::lua_callbacks(l);
+            if let Some(f) = (*cb).interrupt
+                && f as usize != sampled_interrupt as *const () as usize
+            {
+                let _ = MLUA_INTERRUPT.set(f);
+                (*cb).interrupt = Some(sampled_interrupt);
+            }
+        })
+    }
+}
+
 /// The data representation a script sees.
 fn shape_of(script: &Script) -> Shape {
     match script.lang {
@@ -42,6 +97,7 @@ impl Guard {
         }
         if self.base.elapsed().as_nanos() as u64 >= deadline {
             self.timed_out.store(true, Ordering::Relaxed);
+            INTERRUPT_STOPPING.with(|s| s.set(true));
             return true;
         }
         false
@@ -51,6 +107,7 @@ impl Guard {
         let at = start.saturating_duration_since(self.base) + limits.timeout;
         let ns = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX - 1);
         self.timed_out.store(false, Ordering::Relaxed);
+        INTERRUPT_STOPPING.with(|s| s.set(false));
         self.deadline_ns.store(ns, Ordering::Relaxed);
     }
 
@@ -227,6 +284,7 @@ impl Vm {
                 Ok(VmState::Continue)
             }
         });
+        install_sampled_interrupt(&lua)?;
 
         let trampoline: Function = lua.load(TRAMPOLINE).set_name("=sipforge").call(())?;
         let codec = data::Codec::new(&lua, &log_fn, Some(&js))?;
