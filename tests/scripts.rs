@@ -78,34 +78,52 @@ fn check_reports_file_line_col() {
         String::from_utf8_lossy(&out.stderr).contains("main"),
         "{out:?}"
     );
-    for f in [
-        "add_header.lua",
-        "block_premium.lua",
-        "time_of_day.lua",
-        "reorder_carriers.lua",
-        "random_cli.lua",
-    ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_sipforge"))
-            .arg("check")
-            .arg(examples().join(f))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{f}: {out:?}");
+    for name in EXAMPLES {
+        for ext in ["lua", "js"] {
+            let f = format!("{name}.{ext}");
+            let out = Command::new(env!("CARGO_BIN_EXE_sipforge"))
+                .arg("check")
+                .arg(examples().join(&f))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{f}: {out:?}");
+        }
     }
 }
 
+/// Every example exists in Lua and in JavaScript, with the same behaviour.
+const EXAMPLES: [&str; 5] = [
+    "add_header",
+    "block_premium",
+    "time_of_day",
+    "reorder_carriers",
+    "random_cli",
+];
+
 #[test]
-fn run_every_example() {
+fn run_every_example_lua() {
+    run_every_example("lua", "\t");
+}
+
+#[test]
+fn run_every_example_js() {
+    run_every_example("js", " ");
+}
+
+/// `sep`: how `ctx.log`'s arguments are joined (tab in Lua as `print` does,
+/// a space in JavaScript as `console.log` does).
+fn run_every_example(ext: &str, sep: &str) {
     let dir = tempfile::tempdir().unwrap();
     let call = examples().join("call.json");
+    let example = |name: &str| examples().join(format!("{name}.{ext}"));
 
-    let (out, _, code) = run(&examples().join("add_header.lua"), &call);
+    let (out, _, code) = run(&example("add_header"), &call);
     assert_eq!(code, 0);
     assert_eq!(out["headers"][0]["key"], "X-Customer-ID");
     assert_eq!(out["headers"][0]["value"], "acme");
     assert_eq!(out["egress_routing"][1]["headers"][0]["value"], "carrier-b");
 
-    let (out, _, _) = run(&examples().join("block_premium.lua"), &call);
+    let (out, _, _) = run(&example("block_premium"), &call);
     assert_eq!(
         out["egress_routing"].as_array().unwrap().len(),
         2,
@@ -114,19 +132,21 @@ fn run_every_example() {
     let premium = with_call(dir.path(), |c| {
         c["routing"]["dest_number"] = "19005550100".into()
     });
-    let (out, stderr, code) = run(&examples().join("block_premium.lua"), &premium);
+    let (out, stderr, code) = run(&example("block_premium"), &premium);
     assert_eq!(
         out,
         serde_json::json!({ "sip": "403 Premium Destination Blocked" })
     );
     assert_eq!(code, 0);
     assert!(
-        stderr.contains("console: blocked premium destination\t19005550100"),
+        stderr.contains(&format!(
+            "console: blocked premium destination{sep}19005550100"
+        )),
         "{stderr}"
     );
 
     // 08:26 UTC is outside 9-21; 12:00 UTC is inside.
-    let (out, _, _) = run(&examples().join("time_of_day.lua"), &call);
+    let (out, _, _) = run(&example("time_of_day"), &call);
     assert_eq!(
         out,
         serde_json::json!({ "sip": "480 Outside Business Hours" })
@@ -134,10 +154,10 @@ fn run_every_example() {
     let noon = with_call(dir.path(), |c| {
         c["routing"]["time"] = 1763812800000i64.into()
     });
-    let (out, _, _) = run(&examples().join("time_of_day.lua"), &noon);
+    let (out, _, _) = run(&example("time_of_day"), &noon);
     assert_eq!(out["egress_routing"].as_array().unwrap().len(), 2);
 
-    let (out, _, _) = run(&examples().join("reorder_carriers.lua"), &call);
+    let (out, _, _) = run(&example("reorder_carriers"), &call);
     let carriers: Vec<&str> = out["egress_routing"]
         .as_array()
         .unwrap()
@@ -146,11 +166,11 @@ fn run_every_example() {
         .collect();
     assert_eq!(carriers, vec!["carrier-b", "carrier-a"]);
     let blocked = with_call(dir.path(), |c| c["blocked_carrier"] = "carrier-a".into());
-    let (out, _, _) = run(&examples().join("reorder_carriers.lua"), &blocked);
+    let (out, _, _) = run(&example("reorder_carriers"), &blocked);
     assert_eq!(out["egress_routing"].as_array().unwrap().len(), 1);
 
     for _ in 0..3 {
-        let (out, _, _) = run(&examples().join("random_cli.lua"), &call);
+        let (out, _, _) = run(&example("random_cli"), &call);
         let cli = out["egress_routing"][0]["cli"]
             .as_str()
             .unwrap()
