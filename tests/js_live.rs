@@ -6,15 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Sidecar, call_user, config_with_script, header_values, status};
-
-fn status_line(r: &[u8]) -> String {
-    String::from_utf8_lossy(r)
-        .lines()
-        .next()
-        .unwrap()
-        .to_string()
-}
+use common::{Sidecar, call_user, config_with_script, header_values, status, status_line};
 
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);

@@ -7,7 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Sidecar, call_user, config_with_script, header_values, invite, status, udp_client};
+use common::{
+    Sidecar, call_user, config_with_script, header_values, invite, status, status_line, udp_client,
+};
 use serde_json::Value;
 
 fn examples() -> PathBuf {
@@ -258,23 +260,16 @@ end
         &script,
         "timeout_ms = 20\ntimeout_action = \"480 Script Too Slow\"\n",
     ));
-    let first = |r: &[u8]| {
-        String::from_utf8_lossy(r)
-            .lines()
-            .next()
-            .unwrap()
-            .to_string()
-    };
     assert_eq!(
-        first(&call_user(&sc, "1000", "t1")),
+        status_line(&call_user(&sc, "1000", "t1")),
         "SIP/2.0 480 Script Too Slow"
     );
     assert_eq!(
-        first(&call_user(&sc, "1001", "t2")),
+        status_line(&call_user(&sc, "1001", "t2")),
         "SIP/2.0 500 Server Internal Error"
     );
     assert_eq!(
-        first(&call_user(&sc, "1002", "t3")),
+        status_line(&call_user(&sc, "1002", "t3")),
         "SIP/2.0 480 Script Too Slow"
     );
     assert_eq!(status(&call_user(&sc, "15551234567", "t4")), 302);

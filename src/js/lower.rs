@@ -1943,20 +1943,13 @@ impl<'s> Lowerer<'s> {
                 let s = self.stable(src);
                 for (i, el) in a.elements.iter().enumerate() {
                     if let Some(el) = el {
-                        let get = self.rcall("get", vec![s.e.clone(), Expr::Num(i as f64)]);
-                        self.bind_pattern(el, V::any(get))?;
+                        let get = self.array_element(&s, i);
+                        self.bind_pattern(el, get)?;
                     }
                 }
                 if let Some(r) = &a.rest {
-                    let slice = self.rcall(
-                        "invoke",
-                        vec![
-                            s.e.clone(),
-                            Expr::Str("slice".into()),
-                            Expr::Num(a.elements.len() as f64),
-                        ],
-                    );
-                    self.bind_pattern(&r.argument, V::any(slice))?;
+                    let slice = self.array_rest(&s, a.elements.len());
+                    self.bind_pattern(&r.argument, slice)?;
                 }
             }
         }
@@ -3087,6 +3080,19 @@ impl<'s> Lowerer<'s> {
         }
     }
 
+    /// Element `i` of an array being destructured (by index, not the iterator protocol).
+    fn array_element(&mut self, s: &V, i: usize) -> V {
+        V::any(self.rcall("get", vec![s.e.clone(), Expr::Num(i as f64)]))
+    }
+
+    /// The rest of an array being destructured after `n` elements: `s.slice(n)`.
+    fn array_rest(&mut self, s: &V, n: usize) -> V {
+        V::any(self.rcall(
+            "invoke",
+            vec![s.e.clone(), Expr::Str("slice".into()), Expr::Num(n as f64)],
+        ))
+    }
+
     /// Assigns `src` to a destructuring/loop target.
     fn assign_target(&mut self, t: &AssignmentTarget, src: V) -> R<()> {
         match t {
@@ -3098,20 +3104,13 @@ impl<'s> Lowerer<'s> {
                 let s = self.stable(src);
                 for (i, el) in a.elements.iter().enumerate() {
                     if let Some(el) = el {
-                        let get = self.rcall("get", vec![s.e.clone(), Expr::Num(i as f64)]);
-                        self.target_maybe_default(el, V::any(get))?;
+                        let get = self.array_element(&s, i);
+                        self.target_maybe_default(el, get)?;
                     }
                 }
                 if let Some(r) = &a.rest {
-                    let slice = self.rcall(
-                        "invoke",
-                        vec![
-                            s.e.clone(),
-                            Expr::Str("slice".into()),
-                            Expr::Num(a.elements.len() as f64),
-                        ],
-                    );
-                    self.assign_target(&r.target, V::any(slice))?;
+                    let slice = self.array_rest(&s, a.elements.len());
+                    self.assign_target(&r.target, slice)?;
                 }
             }
             AssignmentTarget::ObjectAssignmentTarget(o) => {

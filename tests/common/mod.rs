@@ -239,3 +239,12 @@ pub fn call_user(sc: &Sidecar, user: &str, id: &str) -> Vec<u8> {
     let local = sock.local_addr().unwrap();
     udp_exchange(&sock, sc.udp, &invite(user, id, id, local)).expect("an answer")
 }
+
+/// The first line of a response (`SIP/2.0 404 Not Found`).
+pub fn status_line(resp: &[u8]) -> String {
+    String::from_utf8_lossy(resp)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
