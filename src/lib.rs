@@ -32,4 +32,5 @@ pub mod pipeline;
 pub mod routing;
 pub mod script;
 pub mod sip;
+pub mod transaction;
 pub mod transport;

@@ -12,6 +12,7 @@ pub mod edit;
 pub mod framing;
 pub mod header;
 pub mod message;
+pub mod proxy;
 pub mod response;
 pub mod scan;
 pub mod status;
