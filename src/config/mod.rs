@@ -33,6 +33,9 @@ pub struct Config {
     /// `[sip]`: protocol limits (all optional).
     #[serde(default)]
     pub sip: SipConfig,
+    /// `[proxy]`: proxy-mode behaviour (all optional; unused in redirect mode).
+    #[serde(default)]
+    pub proxy: ProxyConfig,
     /// `[[carriers]]`.
     #[serde(default)]
     pub carriers: Vec<CarrierConfig>,
@@ -147,6 +150,70 @@ impl Default for SipConfig {
             tcp_max_connections: 4096,
             tcp_idle_timeout_secs: 300,
         }
+    }
+}
+
+/// `[proxy]`: stateful proxy behaviour (DESIGN.md §6). Every key is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    /// Final responses that move a call to its next egress route: codes
+    /// (`"503"`) or classes (`"5xx"`). Default `["408", "5xx", "6xx"]`.
+    pub failover_on: Vec<String>,
+    /// Exceptions to `failover_on` (a callee's definite answer). Default `["603"]`.
+    pub no_failover_on: Vec<String>,
+    /// An attempt with no response at all (not even 100) for this long fails
+    /// over to the next route, ms, 100..=32000. Default 4000.
+    pub attempt_timeout_ms: u64,
+    /// An attempt that rings (1xx) without a final answer for this long is
+    /// cancelled and fails over (RFC 3261 timer C), ms, 1000..=600000. Default 120000.
+    pub ring_timeout_ms: u64,
+    /// Whether failover continues after an 18x was relayed upstream (`true`),
+    /// or a relayed 18x commits the call to that route (`false`). A relayed
+    /// 2xx always ends failover. Default true.
+    pub failover_after_ringing: bool,
+    /// Most transactions held at once, 16..=10000000; beyond it new calls get
+    /// 503. Default 200000.
+    pub max_transactions: usize,
+    /// RFC 3261 T1 (RTT estimate), ms, 50..=5000. Default 500.
+    pub t1_ms: u64,
+    /// RFC 3261 T2 (largest retransmit interval), ms, >= t1_ms, ..=60000. Default 4000.
+    pub t2_ms: u64,
+    /// RFC 3261 T4 (how long a message stays in the network), ms, 100..=60000. Default 5000.
+    pub t4_ms: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            failover_on: vec!["408".into(), "5xx".into(), "6xx".into()],
+            no_failover_on: vec!["603".into()],
+            attempt_timeout_ms: 4000,
+            ring_timeout_ms: 120_000,
+            failover_after_ringing: true,
+            max_transactions: 200_000,
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+        }
+    }
+}
+
+impl ProxyConfig {
+    /// Whether a final response `code` moves the call to the next route.
+    /// Both lists are validated at load (`validate.rs`).
+    pub fn fails_over(&self, code: u16) -> bool {
+        let hit = |list: &[String]| list.iter().any(|p| status_pattern_matches(p, code));
+        hit(&self.failover_on) && !hit(&self.no_failover_on)
+    }
+}
+
+/// `"503"` matches 503; `"5xx"` matches 500..=599.
+pub(crate) fn status_pattern_matches(pattern: &str, code: u16) -> bool {
+    let p = pattern.as_bytes();
+    match p {
+        [c, b'x' | b'X', b'x' | b'X'] if c.is_ascii_digit() => code / 100 == u16::from(c - b'0'),
+        _ => pattern.parse::<u16>() == Ok(code),
     }
 }
 

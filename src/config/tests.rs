@@ -493,3 +493,46 @@ fn key_path_display() {
     assert_eq!(p.to_string(), "customers[0].vars.\"a b\"[2]");
     assert!(KeyPath::root().is_empty());
 }
+
+#[test]
+fn proxy_section_defaults_matching_and_errors() {
+    let c = load(MINIMAL).unwrap();
+    let p = &c.proxy;
+    assert_eq!((p.t1_ms, p.t2_ms, p.t4_ms), (500, 4000, 5000));
+    for (code, over) in [
+        (408, true),
+        (480, false),
+        (486, false),
+        (500, true),
+        (503, true),
+        (599, true),
+        (600, true),
+        (603, false),
+        (604, true),
+        (302, false),
+    ] {
+        assert_eq!(p.fails_over(code), over, "{code}");
+    }
+    let c = load(&format!(
+        "{MINIMAL}\n[proxy]\nfailover_on = [\"486\", \"5XX\"]\nno_failover_on = [\"503\"]\nfailover_after_ringing = false\n"
+    ))
+    .unwrap();
+    assert!(c.proxy.fails_over(486) && c.proxy.fails_over(500) && !c.proxy.fails_over(503));
+    assert!(!c.proxy.fails_over(408) && !c.proxy.failover_after_ringing);
+    let lines = MINIMAL.lines().count();
+    assert_err(
+        &format!("{MINIMAL}\n[proxy]\nfailover_on = [\"408\", \"2xx\"]\n"),
+        &format!("sipforge.toml:{}:", lines + 3),
+        "proxy.failover_on[1]",
+    );
+    assert_err(
+        &format!("{MINIMAL}\n[proxy]\nt1_ms = 800\nt2_ms = 500\n"),
+        "sipforge.toml:",
+        "proxy.t2_ms: 500 is out of range; allowed 800..=60000",
+    );
+    assert_err(
+        &format!("{MINIMAL}\n[proxy]\nring_time_ms = 5\n"),
+        "sipforge.toml:",
+        "unknown field `ring_time_ms`",
+    );
+}

@@ -24,6 +24,7 @@ pub(super) fn validate(cfg: &mut Config) -> Result<(), Failure> {
     let root = KeyPath::root();
     validate_server(cfg, &root.key("server"))?;
     validate_sip(cfg, &root.key("sip"))?;
+    validate_proxy(cfg, &root.key("proxy"))?;
 
     let mut carrier_ids: HashMap<&str, usize> = HashMap::new();
     for (i, c) in cfg.carriers.iter().enumerate() {
@@ -244,6 +245,54 @@ fn validate_sip(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
             1_000_000,
         ),
         ("tcp_idle_timeout_secs", s.tcp_idle_timeout_secs, 1, 86_400),
+    ];
+    for (key, value, min, max) in checks {
+        if !(min..=max).contains(&value) {
+            return Err((
+                at.key(key),
+                format!("{value} is out of range; allowed {min}..={max}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_proxy(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
+    let p = &cfg.proxy;
+    for (key, list) in [
+        ("failover_on", &p.failover_on),
+        ("no_failover_on", &p.no_failover_on),
+    ] {
+        for (i, pat) in list.iter().enumerate() {
+            let b = pat.as_bytes();
+            let ok = match b {
+                [c, x, y] if matches!(x, b'x' | b'X') && matches!(y, b'x' | b'X') => {
+                    (b'3'..=b'6').contains(c)
+                }
+                _ => pat.parse::<u16>().is_ok_and(|c| (300..=699).contains(&c)),
+            };
+            if !ok {
+                return Err((
+                    at.key(key).index(i),
+                    format!(
+                        "{pat:?} is not a final status code 300..699 or a class \"3xx\"..\"6xx\""
+                    ),
+                ));
+            }
+        }
+    }
+    let checks: [(&str, u64, u64, u64); 6] = [
+        ("attempt_timeout_ms", p.attempt_timeout_ms, 100, 32_000),
+        ("ring_timeout_ms", p.ring_timeout_ms, 1000, 600_000),
+        (
+            "max_transactions",
+            p.max_transactions as u64,
+            16,
+            10_000_000,
+        ),
+        ("t1_ms", p.t1_ms, 50, 5000),
+        ("t2_ms", p.t2_ms, p.t1_ms, 60_000),
+        ("t4_ms", p.t4_ms, 100, 60_000),
     ];
     for (key, value, min, max) in checks {
         if !(min..=max).contains(&value) {
