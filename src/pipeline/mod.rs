@@ -84,9 +84,22 @@ pub struct Pipeline {
     customers: Vec<CustomerRt>,
     scripts: ArcSwap<ScriptSet>,
     engine: Option<Arc<Engine>>,
+    /// Where proxy mode sends requests and relayed responses (set by the
+    /// transports when they start serving).
+    outbound: std::sync::OnceLock<Arc<crate::transport::Outbound>>,
 }
 
 impl Pipeline {
+    /// Gives the pipeline its way out (called once by the transports).
+    pub fn set_outbound(&self, outbound: Arc<crate::transport::Outbound>) {
+        let _ = self.outbound.set(outbound);
+    }
+
+    /// The transports' way out, once serving.
+    pub fn outbound(&self) -> Option<&Arc<crate::transport::Outbound>> {
+        self.outbound.get()
+    }
+
     pub fn new(config: &Config, router: Router, metrics: Arc<Metrics>) -> Pipeline {
         let customers = config
             .customers
@@ -112,6 +125,7 @@ impl Pipeline {
             customers,
             scripts: ArcSwap::from_pointee(ScriptSet::default()),
             engine: None,
+            outbound: std::sync::OnceLock::new(),
             server_header: format!(
                 "{}/{}",
                 config.server.server_name,

@@ -44,8 +44,11 @@ impl fmt::Display for Transport {
     }
 }
 
+pub mod outbound;
 mod tcp;
 mod udp;
+
+pub use outbound::{Outbound, SendError};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -129,6 +132,13 @@ impl Listeners {
         for (t, a) in self.local_addrs() {
             info!("listening on {t} {a}");
         }
+        let outbound = Arc::new(Outbound::new(
+            &self.udp,
+            self.tcp_max_connections,
+            self.tcp_idle,
+        ));
+        outbound.set_pipeline(&pipeline);
+        pipeline.set_outbound(outbound.clone());
         let mut tasks = JoinSet::new();
         for sock in self.udp {
             tasks.spawn(udp::serve(sock, pipeline.clone()));
@@ -138,6 +148,7 @@ impl Listeners {
             tasks.spawn(tcp::serve(
                 l,
                 pipeline.clone(),
+                outbound.clone(),
                 conn_limit.clone(),
                 self.tcp_idle,
             ));

@@ -1,19 +1,25 @@
-//! TCP: one task per connection, framed by Content-Length. Connections are
-//! capped (new ones beyond the cap are closed at once), idle ones time out,
-//! and a slow peer only ever stalls its own task.
+//! TCP: one reader task per connection, framed by Content-Length, and one
+//! writer task fed by a bounded queue ([`super::outbound`]: whoever sends to
+//! this peer — the reader's answers, relayed responses, forwarded requests —
+//! goes through it, in order). Inbound connections are capped (new ones beyond
+//! the cap are closed at once), idle ones time out, and a slow peer only ever
+//! stalls its own tasks.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use bytes::{Buf, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tracing::{debug, warn};
 
 use super::Transport;
+use super::outbound::{CONN_QUEUE, ConnHandle, Outbound};
 use crate::pipeline::{Pipeline, Step};
 use crate::sip::{Frame, FrameError, frame};
 
@@ -35,6 +41,7 @@ pub(super) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub(super) async fn serve(
     listener: TcpListener,
     pipeline: Arc<Pipeline>,
+    outbound: Arc<Outbound>,
     limit: Arc<Semaphore>,
     idle: Duration,
 ) {
@@ -63,21 +70,47 @@ pub(super) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let pipeline = pipeline.clone();
+        let outbound = outbound.clone();
         tokio::spawn(async move {
-            connection(stream, peer, &pipeline, idle).await;
+            let (tx, rx) = mpsc::channel(CONN_QUEUE);
+            let handle = ConnHandle { tx };
+            outbound.register(peer, handle.clone());
+            connection(stream, peer, &pipeline, idle, handle.clone(), rx).await;
+            outbound.unregister(peer, &handle);
             drop(permit);
         });
     }
 }
 
-async fn write(stream: &mut TcpStream, bytes: &[u8]) -> bool {
-    matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(bytes)).await,
-        Ok(Ok(()))
-    )
+/// Drains a connection's queue onto the socket; ends on a write error, a
+/// write slower than [`WRITE_TIMEOUT`] or when every sender is gone.
+async fn writer(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>) {
+    while let Some(bytes) = rx.recv().await {
+        match tokio::time::timeout(WRITE_TIMEOUT, w.write_all(&bytes)).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+    }
+    let _ = w.shutdown().await;
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, pipeline: &Pipeline, idle: Duration) {
+/// Serves one connection (inbound or outbound) until it closes: frames what
+/// arrives and hands each message to the pipeline; what the pipeline answers
+/// goes out through `handle` like everything else sent to this peer.
+pub(super) async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    pipeline: &Pipeline,
+    idle: Duration,
+    handle: ConnHandle,
+    rx: mpsc::Receiver<Bytes>,
+) {
+    let (mut rd, w) = stream.into_split();
+    let mut writer = tokio::spawn(writer(w, rx));
+    let send = |bytes: Bytes| {
+        let tx = handle.tx.clone();
+        async move { tx.send(bytes).await.is_ok() }
+    };
     let limits = *pipeline.limits();
     let mut buf = BytesMut::with_capacity(8 * 1024);
     loop {
@@ -93,14 +126,14 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, pipeline: &Pipeline
                     };
                     buf.advance(n);
                     if let Some(r) = reply
-                        && !write(&mut stream, &r.bytes).await
+                        && !send(Bytes::from(r.bytes)).await
                     {
                         return;
                     }
                 }
                 Ok(Frame::KeepAlive { len, pong }) => {
                     buf.advance(len);
-                    if pong && !write(&mut stream, b"\r\n").await {
+                    if pong && !send(Bytes::from_static(b"\r\n")).await {
                         return;
                     }
                 }
@@ -126,15 +159,22 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, pipeline: &Pipeline
                         if let Some(r) =
                             pipeline.reject_unframed(&buf[..h], peer, Transport::Tcp, code, reason)
                         {
-                            let _ = write(&mut stream, &r.bytes).await;
+                            let _ = send(Bytes::from(r.bytes)).await;
                         }
                     }
-                    let _ = stream.shutdown().await;
+                    // Closing our queue lets the writer flush and shut down.
                     return;
                 }
             }
         }
-        match tokio::time::timeout(idle, stream.read_buf(&mut buf)).await {
+        let read = tokio::select! {
+            r = tokio::time::timeout(idle, rd.read_buf(&mut buf)) => r,
+            _ = &mut writer => {
+                debug!(%peer, "tcp write failed or timed out; closing");
+                return;
+            }
+        };
+        match read {
             Ok(Ok(0)) => return,
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {

@@ -1,0 +1,162 @@
+//! Sending to any peer (proxy mode, issue 5): UDP from the listening socket of
+//! the destination's address family (so the Via sent-by and the source match),
+//! TCP over the connection already open to that peer — inbound or outbound —
+//! or a new outbound connection. Every TCP connection has one writer task fed
+//! by a bounded queue: a send to a peer that does not keep up fails at once
+//! (the caller fails over) instead of queueing without bound, and writes to one
+//! connection keep their order whoever sends them.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+use super::Transport;
+use crate::pipeline::Pipeline;
+
+/// Messages that may wait for one TCP connection's writer.
+pub const CONN_QUEUE: usize = 256;
+/// How long connecting to a peer may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a message could not be handed to the network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("no {0} socket for this address family")]
+    NoSocket(Transport),
+    #[error("cannot connect to {0}: {1}")]
+    Connect(SocketAddr, String),
+    #[error("connection to {0} is backed up or closed")]
+    Busy(SocketAddr),
+    #[error("udp send to {0} failed: {1}")]
+    Udp(SocketAddr, String),
+    #[error("outbound TCP connection cap reached")]
+    TooManyConnections,
+}
+
+/// The writer side of one TCP connection.
+#[derive(Clone)]
+pub(crate) struct ConnHandle {
+    pub(crate) tx: mpsc::Sender<Bytes>,
+}
+
+/// Every way out: UDP sockets and the TCP connections by peer address.
+pub struct Outbound {
+    udp_v4: Option<Arc<UdpSocket>>,
+    udp_v6: Option<Arc<UdpSocket>>,
+    conns: DashMap<SocketAddr, ConnHandle>,
+    /// Outbound connections may only be opened while this many are open.
+    max_outbound: usize,
+    outbound_open: std::sync::atomic::AtomicUsize,
+    idle: Duration,
+    /// Reads on outbound connections go through the pipeline like inbound ones.
+    pipeline: OnceLock<Weak<Pipeline>>,
+}
+
+impl Outbound {
+    pub(crate) fn new(udp: &[Arc<UdpSocket>], max_outbound: usize, idle: Duration) -> Outbound {
+        let pick = |v6: bool| {
+            udp.iter()
+                .find(|s| s.local_addr().is_ok_and(|a| a.is_ipv6() == v6))
+                .cloned()
+        };
+        Outbound {
+            udp_v4: pick(false),
+            udp_v6: pick(true),
+            conns: DashMap::new(),
+            max_outbound,
+            outbound_open: std::sync::atomic::AtomicUsize::new(0),
+            idle,
+            pipeline: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn set_pipeline(&self, p: &Arc<Pipeline>) {
+        let _ = self.pipeline.set(Arc::downgrade(p));
+    }
+
+    /// Open TCP connections (inbound and outbound) known by peer address.
+    pub fn tcp_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    pub(crate) fn register(&self, peer: SocketAddr, h: ConnHandle) {
+        self.conns.insert(peer, h);
+    }
+
+    pub(crate) fn unregister(&self, peer: SocketAddr, h: &ConnHandle) {
+        self.conns.remove_if(&peer, |_, v| v.tx.same_channel(&h.tx));
+    }
+
+    /// Hands `bytes` to the network towards `to` over `transport`.
+    pub async fn send(
+        self: &Arc<Self>,
+        transport: Transport,
+        to: SocketAddr,
+        bytes: Bytes,
+    ) -> Result<(), SendError> {
+        match transport {
+            Transport::Udp => {
+                let sock = if to.is_ipv6() {
+                    &self.udp_v6
+                } else {
+                    &self.udp_v4
+                };
+                let sock = sock.as_ref().ok_or(SendError::NoSocket(Transport::Udp))?;
+                sock.send_to(&bytes, to)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendError::Udp(to, e.to_string()))
+            }
+            Transport::Tcp => {
+                let existing = self.conns.get(&to).map(|h| h.clone());
+                let h = match existing {
+                    Some(h) if !h.tx.is_closed() => h,
+                    _ => self.connect(to).await?,
+                };
+                h.tx.try_send(bytes).map_err(|_| SendError::Busy(to))
+            }
+        }
+    }
+
+    /// Opens an outbound TCP connection to `to` and starts serving it.
+    async fn connect(self: &Arc<Self>, to: SocketAddr) -> Result<ConnHandle, SendError> {
+        use std::sync::atomic::Ordering;
+        if self.outbound_open.fetch_add(1, Ordering::Relaxed) >= self.max_outbound {
+            self.outbound_open.fetch_sub(1, Ordering::Relaxed);
+            return Err(SendError::TooManyConnections);
+        }
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(to)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                self.outbound_open.fetch_sub(1, Ordering::Relaxed);
+                return Err(SendError::Connect(to, e.to_string()));
+            }
+            Err(_) => {
+                self.outbound_open.fetch_sub(1, Ordering::Relaxed);
+                return Err(SendError::Connect(to, "timed out".into()));
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let Some(pipeline) = self.pipeline.get().and_then(Weak::upgrade) else {
+            self.outbound_open.fetch_sub(1, Ordering::Relaxed);
+            return Err(SendError::Connect(to, "shutting down".into()));
+        };
+        let (tx, rx) = mpsc::channel(CONN_QUEUE);
+        let h = ConnHandle { tx };
+        self.register(to, h.clone());
+        let me = self.clone();
+        let idle = self.idle;
+        let handle = h.clone();
+        tokio::spawn(async move {
+            super::tcp::connection(stream, to, &pipeline, idle, handle.clone(), rx).await;
+            me.unregister(to, &handle);
+            me.outbound_open.fetch_sub(1, Ordering::Relaxed);
+        });
+        Ok(h)
+    }
+}
