@@ -2,7 +2,7 @@
 //! methods outside RFC 3261's vocabulary count as `other`, customers come
 //! from the configuration.
 
-use prometheus::{IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 use crate::sip::Method;
 use crate::transport::Transport;
@@ -22,6 +22,23 @@ pub struct Metrics {
     pub routing: IntCounterVec,
     /// `sipforge_tcp_connections_rejected_total` — TCP connections refused at the cap.
     pub tcp_rejected: IntCounterVec,
+    /// `sipforge_egress_attempts_total{carrier,code}` — proxy attempts per
+    /// carrier by final code (`timeout`, `transport_error`, `cancelled` when
+    /// there was none). Carriers come from the config or scripts' `carrier`
+    /// field; scripts' values beyond the configured carriers count as `other`.
+    pub egress_attempts: IntCounterVec,
+    /// `sipforge_transactions_active` — SIP transactions held (proxy mode).
+    pub transactions_active: IntGauge,
+    /// `sipforge_dialogs_active` — confirmed dialogs through the proxy.
+    pub dialogs_active: IntGauge,
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("static metric definition is valid");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("metric names are unique");
+    g
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -78,6 +95,22 @@ impl Metrics {
                 "sipforge_tcp_connections_rejected_total",
                 "TCP connections closed at accept because the connection cap was reached",
                 &["listener"],
+            ),
+            egress_attempts: counter(
+                &registry,
+                "sipforge_egress_attempts_total",
+                "Proxy attempts towards carriers, by carrier and final status (or timeout / transport_error / cancelled)",
+                &["carrier", "code"],
+            ),
+            transactions_active: gauge(
+                &registry,
+                "sipforge_transactions_active",
+                "SIP transactions currently held by the proxy",
+            ),
+            dialogs_active: gauge(
+                &registry,
+                "sipforge_dialogs_active",
+                "Confirmed dialogs currently routed through the proxy",
             ),
             registry,
         }
