@@ -70,6 +70,9 @@ impl HeaderName {
     #[inline]
     pub fn classify(name: &[u8]) -> HeaderName {
         use HeaderName::*;
+        if name.is_empty() {
+            return Other;
+        }
         if name.len() == 1 {
             return match name[0].to_ascii_lowercase() {
                 b'v' => Via,
@@ -148,6 +151,11 @@ impl HeaderName {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn empty_name_is_other() {
+        assert_eq!(super::HeaderName::classify(b""), super::HeaderName::Other);
+    }
+
     use super::HeaderName::{self, *};
 
     #[test]
