@@ -9,6 +9,7 @@
 //! Every rejection is answered here, in one place, with the status code and
 //! a reason phrase naming the problem; transports only move bytes.
 
+pub mod proxy;
 pub mod redirect;
 
 use std::borrow::Cow;
