@@ -71,29 +71,12 @@ fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// RFC 3261 §7.3.3 compact forms rsip does not know (difference 1).
-fn full_name(name: &str) -> &str {
-    match name.to_ascii_lowercase().as_str() {
-        "v" => "Via",
-        "f" => "From",
-        "t" => "To",
-        "i" => "Call-ID",
-        "m" => "Contact",
-        "l" => "Content-Length",
-        "c" => "Content-Type",
-        "k" => "Supported",
-        "s" => "Subject",
-        "e" => "Content-Encoding",
-        _ => name,
-    }
-}
-
 /// The first header rsip holds under `want` (full name), compact forms included.
 fn rsip_value(msg: &rsip::SipMessage, want: &str) -> Option<String> {
     msg.headers().iter().find_map(|h| {
         let text = h.to_string();
         let (name, value) = text.split_once(':')?;
-        full_name(name.trim())
+        fixtures::full_header_name(name.trim())
             .eq_ignore_ascii_case(want)
             .then(|| value.trim().to_string())
     })

@@ -2,6 +2,8 @@
 //! forwarding, loose routing, relaying, CANCEL and ACK, each also parsed by
 //! rsip (a parser sipforge did not write) and checked field by field.
 
+mod fixtures;
+
 use std::net::SocketAddr;
 
 use rsip::headers::ToTypedHeader;
@@ -87,20 +89,6 @@ struct Seen {
     body: Vec<u8>,
 }
 
-fn full_name(name: &str) -> &str {
-    match name.to_ascii_lowercase().as_str() {
-        "v" => "Via",
-        "f" => "From",
-        "t" => "To",
-        "i" => "Call-ID",
-        "m" => "Contact",
-        "l" => "Content-Length",
-        "c" => "Content-Type",
-        "s" => "Subject",
-        _ => name,
-    }
-}
-
 /// Parses `bytes` with rsip (which must accept it) and collects its view.
 /// Also checks Content-Length against the body, as a receiver would.
 /// rsip 0.4 does not accept folded header lines (RFC 3261 §7.3.1 allows
@@ -126,7 +114,7 @@ fn rsip_view(bytes: &[u8]) -> Seen {
     for h in msg.headers().iter() {
         let text = h.to_string();
         let (name, value) = text.split_once(':').expect("name: value");
-        let name = full_name(name.trim()).to_string();
+        let name = fixtures::full_header_name(name.trim()).to_string();
         let value = value.trim().to_string();
         let list = || value.split(',').map(|v| v.trim().to_string());
         match name.to_ascii_lowercase().as_str() {

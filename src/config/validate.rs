@@ -246,7 +246,12 @@ fn validate_sip(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
         ),
         ("tcp_idle_timeout_secs", s.tcp_idle_timeout_secs, 1, 86_400),
     ];
-    for (key, value, min, max) in checks {
+    check_ranges(at, &checks)
+}
+
+/// `(key, value, min, max)` rows: the first value outside its range is the error.
+fn check_ranges(at: &KeyPath, checks: &[(&str, u64, u64, u64)]) -> Result<(), Failure> {
+    for &(key, value, min, max) in checks {
         if !(min..=max).contains(&value) {
             return Err((
                 at.key(key),
@@ -294,15 +299,7 @@ fn validate_proxy(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
         ("t2_ms", p.t2_ms, p.t1_ms, 60_000),
         ("t4_ms", p.t4_ms, 100, 60_000),
     ];
-    for (key, value, min, max) in checks {
-        if !(min..=max).contains(&value) {
-            return Err((
-                at.key(key),
-                format!("{value} is out of range; allowed {min}..={max}"),
-            ));
-        }
-    }
-    Ok(())
+    check_ranges(at, &checks)
 }
 
 fn validate_customer_values(c: &CustomerConfig, at: &KeyPath) -> Result<(), Failure> {

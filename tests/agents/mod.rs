@@ -11,6 +11,9 @@
 //! (§18.2.2, RFC 3581).
 #![allow(dead_code)]
 
+#[path = "../fixtures/mod.rs"]
+mod fixtures;
+
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -160,20 +163,6 @@ pub struct Msg {
     pub body: Vec<u8>,
 }
 
-fn full_name(name: &str) -> &str {
-    match name.to_ascii_lowercase().as_str() {
-        "v" => "Via",
-        "f" => "From",
-        "t" => "To",
-        "i" => "Call-ID",
-        "m" => "Contact",
-        "l" => "Content-Length",
-        "c" => "Content-Type",
-        "k" => "Supported",
-        _ => name,
-    }
-}
-
 /// Splits a header value at top-level commas (outside `<>` and quotes).
 pub fn split_commas(value: &str) -> Vec<String> {
     let (mut out, mut cur) = (Vec::new(), String::new());
@@ -263,7 +252,10 @@ impl Msg {
                 continue;
             }
             let (n, v) = line.split_once(':')?;
-            headers.push((full_name(n.trim()).to_string(), v.trim().to_string()));
+            headers.push((
+                fixtures::full_header_name(n.trim()).to_string(),
+                v.trim().to_string(),
+            ));
         }
         let body = raw[end + 4..].to_vec();
         Some(Msg {
