@@ -1,5 +1,6 @@
 //! SIP wire-layer benchmarks: parse, parse+validate, parse+edit+serialize of a
-//! realistic carrier INVITE with an SDP body (~900 bytes).
+//! realistic carrier INVITE with an SDP body (~900 bytes), and the proxy-mode
+//! message work per call (forward the INVITE, relay a response).
 //!
 //! Run: `cargo bench --bench sip -- --warm-up-time 1 --measurement-time 3`
 
@@ -9,7 +10,9 @@ mod fixtures;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sipforge::sip::proxy::{self, BranchGen, Egress, Hops, Local};
 use sipforge::sip::{Editor, Limits, Message, validate_request};
+use sipforge::transport::Transport;
 
 use fixtures::CARRIER_INVITE as INVITE;
 
@@ -81,7 +84,76 @@ fn bench(c: &mut Criterion) {
             black_box(edit(&m))
         })
     });
+    // Proxy mode: the INVITE forwarded to one egress attempt (R-URI, From
+    // user, Max-Forwards, our Via with a fresh branch, Record-Route, header
+    // edits), then the 180 from downstream relayed with our Via removed.
+    let locals = [Local {
+        addr: "192.0.2.1:5060".parse().unwrap(),
+        transport: Transport::Udp,
+    }];
+    let hops = Hops {
+        src: "203.0.113.7:5060".parse().unwrap(),
+        inbound: locals[0],
+        outbound: locals[0],
+        locals: &locals,
+    };
+    let egress = Egress {
+        dest_number: "14155550123",
+        gateway: "198.51.100.10:5060",
+        transport: Transport::Udp,
+        cli: "15550001111",
+    };
+    let branches = BranchGen::new();
+    let forward = |m: &Message<'_>| {
+        let branch = branches.next_branch();
+        proxy::forward_request(
+            m,
+            &egress,
+            &hops,
+            branch.as_str(),
+            ["User-Agent"],
+            [("X-Customer", "acme")],
+        )
+        .expect("forward")
+    };
+    g.bench_function("proxy: parse+forward_request", |b| {
+        b.iter(|| {
+            let m = Message::parse(black_box(INVITE), &limits).expect("parse");
+            black_box(forward(&m))
+        })
+    });
+    let forwarded = forward(&Message::parse(INVITE, &limits).unwrap());
+    let ringing = ringing_from_downstream(&forwarded);
+    g.bench_function("proxy: parse+relay_response (180)", |b| {
+        b.iter(|| {
+            let m = Message::parse(black_box(&ringing), &limits).expect("parse");
+            black_box(proxy::relay_response(&m, &branches).expect("relay").bytes)
+        })
+    });
     g.finish();
+}
+
+/// A 180 a gateway would send back for the forwarded INVITE: its Vias (ours
+/// on top), From, To with a tag, Call-ID, CSeq.
+fn ringing_from_downstream(forwarded: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(forwarded);
+    let mut out = String::from("SIP/2.0 180 Ringing\r\n");
+    for line in text.split("\r\n").take_while(|l| !l.is_empty()).skip(1) {
+        let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        match name.as_str() {
+            "via" | "v" | "from" | "f" | "call-id" | "i" | "cseq" => {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+            "to" | "t" => {
+                out.push_str(line);
+                out.push_str(";tag=gw1\r\n");
+            }
+            _ => {}
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out.into_bytes()
 }
 
 criterion_group!(benches, bench);
