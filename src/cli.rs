@@ -9,7 +9,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info};
 
 use crate::admin::Admin;
-use crate::config::{Config, Mode};
+use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::routing::Router;
@@ -148,13 +148,6 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if config.server.mode == Mode::Proxy {
-        eprintln!(
-            "error: {}: server.mode: \"proxy\" is not available in this version yet; use mode = \"redirect\"",
-            config.source
-        );
-        return ExitCode::from(2);
-    }
     let router = match Router::new(&config) {
         Ok(r) => r,
         Err(e) => {

@@ -8,8 +8,15 @@
 //!
 //! Every rejection is answered here, in one place, with the status code and
 //! a reason phrase naming the problem; transports only move bytes.
+//!
+//! In proxy mode (`server.mode = "proxy"`) responses go to
+//! [`proxy_call::ProxyCore`]; retransmitted INVITEs, ACKs and CANCELs of calls
+//! it holds, and in-dialog requests with our Route, are handled there before
+//! the checks above; a new INVITE opens a server transaction (100 Trying) and,
+//! after routing and scripts, is forwarded with failover instead of the 302.
 
 pub mod proxy;
+pub mod proxy_call;
 pub mod redirect;
 
 use std::borrow::Cow;
@@ -64,6 +71,8 @@ struct PendingAnswer {
     transport: Transport,
     customer: usize,
     call_id: String,
+    /// Proxy mode: the call's server transaction (answers go through it).
+    proxy_tx: Option<crate::transaction::TxId>,
 }
 
 /// Per-customer settings the script stage needs, prepared once.
@@ -88,12 +97,30 @@ pub struct Pipeline {
     /// Where proxy mode sends requests and relayed responses (set by the
     /// transports when they start serving).
     outbound: std::sync::OnceLock<Arc<crate::transport::Outbound>>,
+    /// Proxy mode's call core (`server.mode = "proxy"`); `None` in redirect mode.
+    proxy: Option<Arc<proxy_call::ProxyCore>>,
 }
 
 impl Pipeline {
     /// Gives the pipeline its way out (called once by the transports).
     pub fn set_outbound(&self, outbound: Arc<crate::transport::Outbound>) {
+        if let Some(p) = &self.proxy {
+            p.start(outbound.clone());
+        }
         let _ = self.outbound.set(outbound);
+    }
+
+    /// Registers a listening address (proxy mode advertises it in Via and
+    /// Record-Route and recognises it in Route).
+    pub fn add_local(&self, transport: Transport, addr: SocketAddr) {
+        if let Some(p) = &self.proxy {
+            p.add_local(transport, addr);
+        }
+    }
+
+    /// Proxy mode's call core, if in proxy mode.
+    pub fn proxy(&self) -> Option<&Arc<proxy_call::ProxyCore>> {
+        self.proxy.as_ref()
     }
 
     /// The transports' way out, once serving.
@@ -127,6 +154,13 @@ impl Pipeline {
             scripts: ArcSwap::from_pointee(ScriptSet::default()),
             engine: None,
             outbound: std::sync::OnceLock::new(),
+            proxy: (config.server.mode == crate::config::Mode::Proxy).then(|| {
+                Arc::new(proxy_call::ProxyCore::new(
+                    config,
+                    metrics.clone(),
+                    limits_of(config),
+                ))
+            }),
             server_header: format!(
                 "{}/{}",
                 config.server.server_name,
@@ -195,7 +229,13 @@ impl Pipeline {
     /// Runs a call's scripts on the engine's pool and answers it. A full
     /// pool is answered with 503 at once.
     pub async fn run_script(&self, call: Box<ScriptCall>) -> Option<Reply> {
-        let engine = self.engine.as_ref()?;
+        let Some(engine) = self.engine.as_ref() else {
+            // Proxy mode: the call's server transaction must still end.
+            if call.pending.proxy_tx.is_some() {
+                self.answer_call(&call.pending, 500, "Server Internal Error", &[]);
+            }
+            return None;
+        };
         let ScriptCall {
             chain,
             data,
@@ -227,6 +267,13 @@ impl Pipeline {
             Outcome::Continue(data) if data.egress.is_empty() => {
                 self.count(call.customer, "no_route");
                 self.answer_call(call, 404, "Not Found", &[])
+            }
+            Outcome::Continue(data) if call.proxy_tx.is_some() => {
+                self.count(call.customer, "proxied");
+                if let (Some(p), Some(id)) = (&self.proxy, call.proxy_tx) {
+                    p.begin(id, data.egress, data.headers, data.remove_headers);
+                }
+                None
             }
             Outcome::Continue(data) => {
                 self.count(call.customer, "redirected");
@@ -272,6 +319,10 @@ impl Pipeline {
         reason: &str,
         extra: &[(&str, &[u8])],
     ) -> Option<Reply> {
+        if let (Some(p), Some(id)) = (&self.proxy, call.proxy_tx) {
+            p.answer(id, code, reason);
+            return None;
+        }
         let msg = Message::parse(&call.bytes, &self.limits).ok()?;
         let req = validate_request(&msg).ok()?;
         let ctx = Ctx {
@@ -298,6 +349,10 @@ impl Pipeline {
             }
         };
         if !msg.is_request() {
+            if let Some(p) = &self.proxy {
+                p.on_response(&msg, transport);
+                return Step::Done(None);
+            }
             // No client transactions exist in redirect mode: every response is stray.
             self.metrics
                 .responses_dropped
@@ -371,6 +426,11 @@ impl Pipeline {
         let done = |code: u16, reason: &str, extra: &[(&str, &[u8])]| {
             Step::Done(self.reply(ctx, Some(req), code, reason, extra))
         };
+        if let Some(p) = &self.proxy
+            && let Some(step) = self.proxy_dispatch(p, ctx, req)
+        {
+            return step;
+        }
         if req.method.is(M::Ack) {
             // ACK for our 302 (or a stray one): absorbed, never answered.
             return Step::Done(None);
@@ -452,6 +512,13 @@ impl Pipeline {
             // when no prefix matched.
             let egress = route.map(|r| r.egress).unwrap_or_default();
             let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
+            let proxy_tx = match &self.proxy {
+                Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport) {
+                    Ok(id) => Some(id),
+                    Err(e) => return self.open_failed(ctx, req, e),
+                },
+                None => None,
+            };
             if tracing::enabled!(tracing::Level::DEBUG) {
                 debug!(call_id = %data.routing.call_id, customer = customer_id,
                     data = %crate::script::dry_run::call_data_to_json(&data), "script input");
@@ -464,6 +531,7 @@ impl Pipeline {
                     transport: ctx.transport,
                     customer,
                     call_id: data.routing.call_id.clone(),
+                    proxy_tx,
                 },
                 data,
             }));
@@ -473,6 +541,15 @@ impl Pipeline {
             debug!(call_id = %String::from_utf8_lossy(req.call_id), customer = customer_id, dest = %dest, "no route");
             return Step::Done(self.reply(ctx, Some(req), 404, "Not Found", &[]));
         };
+        if let Some(p) = &self.proxy {
+            let id = match p.open_call(ctx.msg, ctx.src, ctx.transport) {
+                Ok(id) => id,
+                Err(e) => return self.open_failed(ctx, req, e),
+            };
+            self.count(customer, "proxied");
+            p.begin(id, route.egress, Vec::new(), Vec::new());
+            return Step::Done(None);
+        }
         self.count(customer, "redirected");
         debug!(
             call_id = %String::from_utf8_lossy(req.call_id),
@@ -485,6 +562,65 @@ impl Pipeline {
         let extra: Vec<(&str, &[u8])> =
             contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
         Step::Done(self.reply(ctx, Some(req), 302, "Moved Temporarily", &extra))
+    }
+
+    /// Proxy mode: an INVITE whose server transaction could not be created.
+    fn open_failed(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, e: proxy_call::OpenError) -> Step {
+        match e {
+            proxy_call::OpenError::Full => {
+                warn!("proxy transaction table full; call refused with 503");
+                Step::Done(self.reply(ctx, Some(req), 503, "Service Unavailable", &[]))
+            }
+            // A retransmission racing its original: absorbed.
+            proxy_call::OpenError::Duplicate => Step::Done(None),
+            proxy_call::OpenError::BadKey => {
+                Step::Done(self.reply(ctx, Some(req), 400, "Bad Request", &[]))
+            }
+        }
+    }
+
+    /// Proxy mode's requests that belong to a transaction or dialog we hold:
+    /// retransmitted INVITEs and ACKs (absorbed), CANCEL (200, then the call
+    /// is cancelled), in-dialog requests with our Route (forwarded). `None`:
+    /// handled like in redirect mode (a new INVITE becomes a proxied call).
+    fn proxy_dispatch(
+        &self,
+        p: &Arc<proxy_call::ProxyCore>,
+        ctx: &Ctx<'_, '_>,
+        req: &Request<'_>,
+    ) -> Option<Step> {
+        use rsip::Method as M;
+        let in_dialog = req.to.tag().is_some() && ctx.msg.count(HeaderName::Route) > 0;
+        if req.method.is(M::Ack) {
+            if !p.on_ack(ctx.msg) && in_dialog {
+                p.forward_in_dialog(ctx.msg, ctx.src);
+            }
+            return Some(Step::Done(None));
+        }
+        if req.method.is(M::Cancel) {
+            return p
+                .on_cancel(ctx.msg)
+                .then(|| Step::Done(self.reply(ctx, Some(req), 200, "OK", &[])));
+        }
+        if req.method.is(M::Invite) && req.to.tag().is_none() && p.on_invite_retransmission(ctx.msg)
+        {
+            return Some(Step::Done(None));
+        }
+        if in_dialog {
+            if req.max_forwards == Some(0) {
+                return Some(Step::Done(self.reply(
+                    ctx,
+                    Some(req),
+                    483,
+                    "Too Many Hops",
+                    &[],
+                )));
+            }
+            if p.forward_in_dialog(ctx.msg, ctx.src) {
+                return Some(Step::Done(None));
+            }
+        }
+        None
     }
 
     /// `data` for the scripts (DESIGN.md §4) from a validated INVITE.

@@ -1,0 +1,1135 @@
+//! Proxy mode's call core (issue 5, docs/proxy.md "call flow"): one
+//! [`ProxyCore`] per process holds every transaction in one [`TxTable`] and
+//! drives the sans-IO machines of [`crate::transaction`] with the messages of
+//! [`crate::sip::proxy`], sending through [`Outbound`].
+//!
+//! * A call is one `Arc<Mutex<Call>>` shared by the table entries of its
+//!   INVITE server transaction, its INVITE client transactions (one per
+//!   attempt) and the CANCEL client transactions it sent. Each entry leaves
+//!   the table when its machine says `Terminated`; the call is dropped with its
+//!   last entry. The lock is per call and never held across an `.await` or
+//!   inside a table closure (lock order: call, then table shard).
+//! * Effects (sends, removals) are collected under the lock and carried out
+//!   after it: removals at once, sends on a spawned task, in order.
+//! * One timer service task (TokioClock); firings come back as
+//!   [`ProxyCore::on_timer`]. Besides the machines' own timers the core uses
+//!   two kinds the machines never arm: [`ATTEMPT_TIMER`] on a client INVITE
+//!   (no response at all within `attempt_timeout_ms`) and [`CANCEL_GUARD`] on
+//!   the server INVITE (answer 487 ourselves if the downstream one is late).
+//! * In-dialog requests (ACK for 2xx, BYE, re-INVITE…) and responses that
+//!   match no transaction (responses to them, 2xx retransmissions) are
+//!   forwarded statelessly (loose routing; relay by Via).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use tracing::{debug, warn};
+
+use super::proxy::{AttemptEnd, BestResponse, Next, after_attempt};
+use crate::config::{Config, ProxyConfig};
+use crate::metrics::Metrics;
+use crate::routing::EgressEntry;
+use crate::sip::proxy::{
+    BranchGen, Egress, Hops, Local, cancel_for, forward_request, forward_routed, loose_route,
+    relay_response,
+};
+use crate::sip::{HeaderName, Limits, Message, reason_phrase, write_response};
+use crate::transaction::{
+    Action, Actions, Fired, InviteClient, InviteServer, InviteServerState, NonInviteClient,
+    TimerGens, TimerHandle, TimerKind, Timers, TokioClock, Transport as TxTransport, TxId, TxKey,
+    TxTable, spawn_timer_service,
+};
+use crate::transport::{Outbound, Transport};
+
+/// The attempt timeout (no response at all), armed on a client INVITE
+/// transaction's id; the INVITE client machine never uses timer F.
+pub const ATTEMPT_TIMER: TimerKind = TimerKind::F;
+/// After a CANCEL from upstream: answer 487 ourselves when the downstream
+/// 487 does not come; armed on the server INVITE's id (which never uses E).
+pub const CANCEL_GUARD: TimerKind = TimerKind::E;
+/// Most egress attempts one call makes (routes beyond are ignored).
+pub const MAX_ATTEMPTS: usize = 16;
+/// How long resolving one gateway host name may take.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A table entry: the call the transaction belongs to.
+pub struct Entry {
+    call: Arc<Mutex<Call>>,
+}
+
+/// The routes of a call and where it is among them.
+struct Plan {
+    routes: Vec<EgressEntry>,
+    resolved: Vec<Option<SocketAddr>>,
+    next: usize,
+    headers: Vec<(String, String)>,
+    remove: Vec<String>,
+}
+
+enum SubKind {
+    Invite(InviteClient),
+    Cancel(NonInviteClient),
+}
+
+/// A client transaction of the call.
+struct Sub {
+    id: TxId,
+    kind: SubKind,
+    gens: TimerGens,
+    target: (Transport, SocketAddr),
+    carrier: Arc<str>,
+    /// Given up (attempt or ring timeout, CANCEL guard): its retransmissions
+    /// are no longer sent and its responses no longer go upstream.
+    abandoned: bool,
+    cancel_sent: bool,
+}
+
+/// One inbound INVITE and its attempts.
+struct Call {
+    server_id: TxId,
+    server: InviteServer,
+    server_gens: TimerGens,
+    /// Where responses go upstream (§18.2.2 / RFC 3581).
+    upstream: (Transport, SocketAddr),
+    invite: Bytes,
+    src: SocketAddr,
+    transport: Transport,
+    to_tag: [u8; 16],
+    plan: Option<Plan>,
+    subs: Vec<Sub>,
+    /// Index in `subs` of the live attempt.
+    current: Option<usize>,
+    best: BestResponse,
+    /// Final responses of the attempts (status, bytes with our Via removed).
+    finals: Vec<Option<(u16, Bytes)>>,
+    relayed_ringing: bool,
+    cancelled: bool,
+    /// CANCEL asked before the attempt had a provisional: send it on the first 1xx.
+    cancel_pending: bool,
+    dialog_counted: bool,
+}
+
+/// What to do once the call's lock is released.
+#[derive(Default)]
+struct Fx {
+    sends: Vec<(Transport, SocketAddr, Bytes, Option<TxId>)>,
+    removes: Vec<TxId>,
+}
+
+/// What a machine's actions mean for the call (besides sends and timers).
+enum Event {
+    PassUp,
+    Timeout,
+    RingTimeout(bool),
+    TransportError,
+    Terminated,
+}
+
+/// Why a new call could not be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    #[error("transaction table full")]
+    Full,
+    #[error("retransmission of a known INVITE")]
+    Duplicate,
+    #[error("request without a usable transaction key")]
+    BadKey,
+}
+
+/// Proxy mode's shared state: the transaction table, timers, branches.
+pub struct ProxyCore {
+    cfg: ProxyConfig,
+    timers: Timers,
+    table: TxTable<Entry>,
+    branches: BranchGen,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    server_header: Vec<u8>,
+    outbound: OnceLock<Arc<Outbound>>,
+    timer: OnceLock<TimerHandle<TokioClock>>,
+    locals: ArcSwap<Vec<Local>>,
+    /// Configured carrier ids (metric labels; others count as `other`).
+    carriers: std::collections::HashSet<String>,
+}
+
+fn tx_transport(t: Transport) -> TxTransport {
+    match t {
+        Transport::Udp => TxTransport::Unreliable,
+        Transport::Tcp => TxTransport::Reliable,
+    }
+}
+
+/// Spawns on the current runtime; dropped (logged) outside one.
+fn spawn(fut: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => {
+            h.spawn(fut);
+        }
+        Err(_) => warn!("proxy: no async runtime; task dropped"),
+    }
+}
+
+impl ProxyCore {
+    pub fn new(config: &Config, metrics: Arc<Metrics>, limits: Limits) -> ProxyCore {
+        let p = &config.proxy;
+        let t1 = Duration::from_millis(p.t1_ms);
+        let timers = Timers {
+            t1,
+            t2: Duration::from_millis(p.t2_ms),
+            t4: Duration::from_millis(p.t4_ms),
+            // 64·T1: 32 s at the default T1, shorter with a shorter T1.
+            timer_d: t1 * 64,
+            timer_c: Duration::from_millis(p.ring_timeout_ms),
+        };
+        ProxyCore {
+            cfg: p.clone(),
+            timers,
+            table: TxTable::new(p.max_transactions),
+            branches: BranchGen::new(),
+            metrics,
+            limits,
+            server_header: format!(
+                "{}/{}",
+                config.server.server_name,
+                env!("CARGO_PKG_VERSION")
+            )
+            .into_bytes(),
+            outbound: OnceLock::new(),
+            timer: OnceLock::new(),
+            locals: ArcSwap::from_pointee(Vec::new()),
+            carriers: config.carriers.iter().map(|c| c.id.clone()).collect(),
+        }
+    }
+
+    /// Starts the timer service and gives the core its way out (once, from
+    /// inside the runtime, when the transports start serving).
+    pub fn start(self: &Arc<Self>, outbound: Arc<Outbound>) {
+        let _ = self.outbound.set(outbound);
+        if self.timer.get().is_some() {
+            return;
+        }
+        let me: Weak<ProxyCore> = Arc::downgrade(self);
+        let cap = self.cfg.max_transactions.saturating_mul(8).max(1024);
+        let (handle, _task) = spawn_timer_service(Arc::new(TokioClock), cap, move |f| {
+            if let Some(core) = me.upgrade() {
+                core.on_timer(f);
+            }
+        });
+        let _ = self.timer.set(handle);
+    }
+
+    /// Registers one of our listening addresses (advertised in Via and
+    /// Record-Route).
+    pub fn add_local(&self, transport: Transport, addr: SocketAddr) {
+        let l = Local { addr, transport };
+        // rcu: the UDP and TCP listener tasks register concurrently.
+        self.locals.rcu(|v| {
+            let mut v = (**v).clone();
+            if !v.contains(&l) {
+                v.push(l);
+            }
+            v
+        });
+    }
+
+    /// Transactions held.
+    pub fn transactions(&self) -> usize {
+        self.table.len()
+    }
+
+    fn local_for(&self, transport: Transport, v4: bool) -> Option<Local> {
+        let locals = self.locals.load();
+        locals
+            .iter()
+            .find(|l| l.transport == transport && l.addr.is_ipv4() == v4)
+            .or_else(|| locals.iter().find(|l| l.transport == transport))
+            .copied()
+    }
+
+    fn gauge(&self) {
+        self.metrics
+            .transactions_active
+            .set(self.table.len() as i64);
+    }
+
+    // ---- entry points from the pipeline ----
+
+    /// A new INVITE: creates its server transaction and sends 100 Trying.
+    pub fn open_call(
+        self: &Arc<Self>,
+        msg: &Message<'_>,
+        src: SocketAddr,
+        transport: Transport,
+    ) -> Result<TxId, OpenError> {
+        let key = TxKey::server(msg).map_err(|_| OpenError::BadKey)?;
+        let upstream = match transport {
+            Transport::Tcp => (Transport::Tcp, src),
+            Transport::Udp => {
+                let via = msg.top_via().and_then(Result::ok);
+                (
+                    Transport::Udp,
+                    super::response_target(via.as_ref(), src, true),
+                )
+            }
+        };
+        let mut to_tag = [0u8; 16];
+        let r = fastrand::u64(..);
+        for (i, d) in to_tag.iter_mut().enumerate() {
+            *d = b"0123456789abcdef"[((r >> (60 - 4 * i)) & 15) as usize];
+        }
+        let invite = Bytes::copy_from_slice(msg.buf());
+        let timers = self.timers;
+        let mut arc_out = None;
+        let id = self
+            .table
+            .insert_with(key, |id| {
+                let call = Arc::new(Mutex::new(Call {
+                    server_id: id,
+                    server: InviteServer::new(tx_transport(transport), timers),
+                    server_gens: TimerGens::default(),
+                    upstream,
+                    invite,
+                    src,
+                    transport,
+                    to_tag,
+                    plan: None,
+                    subs: Vec::new(),
+                    current: None,
+                    best: BestResponse::default(),
+                    finals: Vec::new(),
+                    relayed_ringing: false,
+                    cancelled: false,
+                    cancel_pending: false,
+                    dialog_counted: false,
+                }));
+                arc_out = Some(call.clone());
+                Entry { call }
+            })
+            .map_err(|e| match e {
+                crate::transaction::InsertError::Full => OpenError::Full,
+                crate::transaction::InsertError::Duplicate(_) => OpenError::Duplicate,
+            })?;
+        self.gauge();
+        let mut fx = Fx::default();
+        if let Some(arc) = arc_out
+            && let Ok(mut c) = arc.lock()
+            && let Some(trying) = self.local_response(&c, 100, "Trying")
+        {
+            self.server_send(&mut c, 100, trying, &mut fx);
+        }
+        self.execute(fx);
+        Ok(id)
+    }
+
+    /// Starts the attempts of an opened call over `routes` (at most
+    /// [`MAX_ATTEMPTS`]); `headers`/`remove` apply to every attempt.
+    pub fn begin(
+        self: &Arc<Self>,
+        id: TxId,
+        mut routes: Vec<EgressEntry>,
+        headers: Vec<(String, String)>,
+        remove: Vec<String>,
+    ) {
+        routes.truncate(MAX_ATTEMPTS);
+        let me = self.clone();
+        spawn(async move {
+            let mut resolved = Vec::with_capacity(routes.len());
+            for r in &routes {
+                resolved.push(resolve(&r.gateway).await);
+            }
+            let Some(arc) = me.table.with(id, |e| e.call.clone()) else {
+                return;
+            };
+            let mut fx = Fx::default();
+            if let Ok(mut c) = arc.lock()
+                && c.server_id == id
+            {
+                c.plan = Some(Plan {
+                    routes,
+                    resolved,
+                    next: 0,
+                    headers,
+                    remove,
+                });
+                me.next_attempt(&arc, &mut c, &mut fx);
+            }
+            me.execute(fx);
+        });
+    }
+
+    /// Answers an opened call ourselves (no route, script reject, overload).
+    pub fn answer(self: &Arc<Self>, id: TxId, code: u16, reason: &str) {
+        let Some(arc) = self.table.with(id, |e| e.call.clone()) else {
+            return;
+        };
+        let mut fx = Fx::default();
+        if let Ok(mut c) = arc.lock()
+            && c.server_id == id
+            && c.server.state() == InviteServerState::Proceeding
+            && let Some(b) = self.local_response(&c, code, reason)
+        {
+            self.server_send(&mut c, code, b, &mut fx);
+        }
+        self.execute(fx);
+    }
+
+    /// A retransmitted INVITE of a call we hold: absorbed (last response
+    /// resent). False if it matches no server transaction.
+    pub fn on_invite_retransmission(self: &Arc<Self>, msg: &Message<'_>) -> bool {
+        let Some((id, arc)) = self.server_call(msg) else {
+            return false;
+        };
+        let mut fx = Fx::default();
+        if let Ok(mut c) = arc.lock()
+            && c.server_id == id
+        {
+            let acts = c.server.on_invite();
+            self.drive_server(&mut c, acts, &mut fx);
+        }
+        self.execute(fx);
+        true
+    }
+
+    /// An ACK for a non-2xx final we sent: absorbed by the server
+    /// transaction. False if it matches no transaction waiting for an ACK.
+    pub fn on_ack(self: &Arc<Self>, msg: &Message<'_>) -> bool {
+        let Some((id, arc)) = self.server_call(msg) else {
+            return false;
+        };
+        let mut fx = Fx::default();
+        let mut matched = false;
+        if let Ok(mut c) = arc.lock()
+            && c.server_id == id
+            && matches!(
+                c.server.state(),
+                InviteServerState::Completed | InviteServerState::Confirmed
+            )
+        {
+            matched = true;
+            let acts = c.server.on_ack();
+            self.drive_server(&mut c, acts, &mut fx);
+        }
+        self.execute(fx);
+        matched
+    }
+
+    /// A CANCEL for a call we hold (§9.2, §16.10): no more failover, the
+    /// current attempt is cancelled. True if matched (the caller answers the
+    /// CANCEL with 200).
+    pub fn on_cancel(self: &Arc<Self>, msg: &Message<'_>) -> bool {
+        let Ok(key) = TxKey::cancelled_invite(msg) else {
+            return false;
+        };
+        let Some(id) = self.table.lookup(&key) else {
+            return false;
+        };
+        let Some(arc) = self.table.with(id, |e| e.call.clone()) else {
+            return false;
+        };
+        let mut fx = Fx::default();
+        if let Ok(mut c) = arc.lock() {
+            if c.server_id != id {
+                return false;
+            }
+            if !c.cancelled && c.server.state() == InviteServerState::Proceeding {
+                c.cancelled = true;
+                match c.current {
+                    Some(si) => {
+                        if self.sub_provisional(&c, si) {
+                            self.send_cancel(&arc, &mut c, si, &mut fx);
+                        } else {
+                            c.cancel_pending = true;
+                        }
+                        let guard = (self.timers.t1 * 32).min(Duration::from_secs(4));
+                        let g = c.server_gens.start(CANCEL_GUARD);
+                        self.schedule(guard, id, CANCEL_GUARD, g);
+                    }
+                    // Scripts still running or between attempts.
+                    None => self.answer_best(&mut c, &mut fx),
+                }
+            }
+        }
+        self.execute(fx);
+        true
+    }
+
+    /// A response from downstream: to its client transaction, or relayed
+    /// statelessly by Via when it matches none (responses to forwarded
+    /// in-dialog requests, 2xx retransmissions).
+    pub fn on_response(self: &Arc<Self>, msg: &Message<'_>, transport: Transport) {
+        let Some(status) = msg.status() else { return };
+        let found = TxKey::client_for_response(msg)
+            .ok()
+            .and_then(|k| self.table.lookup(&k))
+            .and_then(|id| Some((id, self.table.with(id, |e| e.call.clone())?)));
+        let Some((id, arc)) = found else {
+            self.relay_stateless(msg, status, transport);
+            return;
+        };
+        let raw = Bytes::copy_from_slice(msg.buf());
+        let mut fx = Fx::default();
+        if let Ok(mut c) = arc.lock()
+            && let Some(si) = c.subs.iter().position(|s| s.id == id)
+        {
+            let c = &mut *c;
+            let sub = &mut c.subs[si];
+            let acts = match &mut sub.kind {
+                SubKind::Invite(m) => m.on_response(msg, raw),
+                SubKind::Cancel(m) => m.on_response(status, raw),
+            };
+            let is_invite = matches!(sub.kind, SubKind::Invite(_));
+            let events = self.drive_sub(sub, acts, &mut fx);
+            for ev in events {
+                match ev {
+                    Event::PassUp if is_invite => {
+                        self.invite_response(&arc, c, si, status, msg, &mut fx)
+                    }
+                    Event::Terminated => fx.removes.push(id),
+                    _ => {}
+                }
+            }
+        }
+        self.execute(fx);
+    }
+
+    /// An in-dialog request carrying a Route (ACK for 2xx, BYE, re-INVITE…):
+    /// loose-routed and forwarded statelessly. False if it is not for us to
+    /// forward (no Route naming us, next hop not an IP literal, …).
+    pub fn forward_in_dialog(self: &Arc<Self>, msg: &Message<'_>, src: SocketAddr) -> bool {
+        let locals = self.locals.load();
+        let routed = match loose_route(msg, &locals) {
+            Ok(r) if r.ours > 0 => r,
+            Ok(_) => return false,
+            Err(e) => {
+                debug!(error = %e, "in-dialog request not routable");
+                return false;
+            }
+        };
+        let Some(to) = routed.next_addr() else {
+            return false;
+        };
+        let Some(local) = routed.outbound_local(&locals) else {
+            return false;
+        };
+        let branch = self.branches.next_branch();
+        match forward_routed(msg, &routed, src, local, branch.as_str()) {
+            Ok(bytes) => {
+                self.execute(Fx {
+                    sends: vec![(routed.transport, to, Bytes::from(bytes), None)],
+                    removes: Vec::new(),
+                });
+                true
+            }
+            Err(e) => {
+                debug!(error = %e, "in-dialog request not forwarded");
+                false
+            }
+        }
+    }
+
+    /// A timer of the service fired.
+    pub fn on_timer(self: &Arc<Self>, f: Fired) {
+        let Some(arc) = self.table.with(f.tx, |e| e.call.clone()) else {
+            return;
+        };
+        let mut fx = Fx::default();
+        if let Ok(mut c) = arc.lock() {
+            let c = &mut *c;
+            if c.server_id == f.tx {
+                if c.server_gens.fire(f.kind, f.generation) {
+                    if f.kind == CANCEL_GUARD {
+                        if let Some(si) = c.current.take() {
+                            c.subs[si].abandoned = true;
+                        }
+                        self.answer_best(c, &mut fx);
+                    } else {
+                        let acts = c.server.on_timer(f.kind);
+                        self.drive_server(c, acts, &mut fx);
+                    }
+                }
+            } else if let Some(si) = c.subs.iter().position(|s| s.id == f.tx)
+                && c.subs[si].gens.fire(f.kind, f.generation)
+            {
+                self.sub_timer(&arc, c, si, f.kind, &mut fx);
+            }
+        }
+        self.execute(fx);
+    }
+
+    // ---- inside a call (lock held) ----
+
+    fn sub_timer(
+        &self,
+        arc: &Arc<Mutex<Call>>,
+        c: &mut Call,
+        si: usize,
+        kind: TimerKind,
+        fx: &mut Fx,
+    ) {
+        let current = c.current == Some(si);
+        if kind == ATTEMPT_TIMER {
+            if current && !self.sub_provisional(c, si) {
+                c.subs[si].abandoned = true;
+                self.end_attempt(arc, c, AttemptEnd::Timeout, None, fx);
+            }
+            return;
+        }
+        let sub = &mut c.subs[si];
+        let acts = match &mut sub.kind {
+            SubKind::Invite(m) => m.on_timer(kind),
+            SubKind::Cancel(m) => m.on_timer(kind),
+        };
+        let id = sub.id;
+        for ev in self.drive_sub(sub, acts, fx) {
+            match ev {
+                Event::Timeout | Event::TransportError if current => {
+                    let end = if matches!(ev, Event::Timeout) {
+                        AttemptEnd::Timeout
+                    } else {
+                        AttemptEnd::TransportError
+                    };
+                    self.end_attempt(arc, c, end, None, fx);
+                }
+                Event::RingTimeout(provisional) if current => {
+                    if provisional {
+                        self.send_cancel(arc, c, si, fx);
+                    }
+                    c.subs[si].abandoned = true;
+                    self.end_attempt(arc, c, AttemptEnd::RingTimeout, None, fx);
+                }
+                Event::Terminated => fx.removes.push(id),
+                _ => {}
+            }
+        }
+    }
+
+    /// A response passed up by an attempt's INVITE client transaction.
+    fn invite_response(
+        &self,
+        arc: &Arc<Mutex<Call>>,
+        c: &mut Call,
+        si: usize,
+        status: u16,
+        msg: &Message<'_>,
+        fx: &mut Fx,
+    ) {
+        let current = c.current == Some(si);
+        if current {
+            c.subs[si].gens.cancel(ATTEMPT_TIMER);
+        }
+        if status < 200 {
+            if current {
+                if c.cancel_pending {
+                    c.cancel_pending = false;
+                    self.send_cancel(arc, c, si, fx);
+                }
+                if status > 100
+                    && let Ok(r) = relay_response(msg, &self.branches)
+                {
+                    self.server_send(c, status, Bytes::from(r.bytes), fx);
+                    if (180..190).contains(&status) {
+                        c.relayed_ringing = true;
+                    }
+                }
+            } else if c.subs[si].abandoned {
+                // A late provisional from an attempt we gave up: stop it.
+                self.send_cancel(arc, c, si, fx);
+            }
+            return;
+        }
+        if status < 300 {
+            // Every 2xx goes upstream (§16.7 step 5): it ends failover.
+            if let Ok(r) = relay_response(msg, &self.branches) {
+                let bytes = Bytes::from(r.bytes);
+                match c.server.state() {
+                    InviteServerState::Proceeding | InviteServerState::Accepted => {
+                        self.server_send(c, status, bytes, fx)
+                    }
+                    _ => fx.sends.push((c.upstream.0, c.upstream.1, bytes, None)),
+                }
+            }
+            if let Some(plan) = c.plan.as_mut() {
+                plan.next = plan.routes.len();
+            }
+            if let Some(cur) = c.current.take() {
+                let carrier = c.subs[cur].carrier.clone();
+                self.count_attempt(&carrier, &status.to_string());
+                if cur != si && self.sub_provisional(c, cur) {
+                    self.send_cancel(arc, c, cur, fx);
+                }
+            }
+            if !c.dialog_counted {
+                c.dialog_counted = true;
+                self.metrics.dialogs_active.inc();
+            }
+            return;
+        }
+        if current {
+            let relayed = relay_response(msg, &self.branches)
+                .ok()
+                .map(|r| (status, Bytes::from(r.bytes)));
+            self.end_attempt(arc, c, AttemptEnd::Final(status), relayed, fx);
+        }
+    }
+
+    fn count_attempt(&self, carrier: &str, code: &str) {
+        // Scripts may name any carrier: keep the label set bounded.
+        let carrier = if self.carriers.contains(carrier) {
+            carrier
+        } else {
+            "other"
+        };
+        self.metrics
+            .egress_attempts
+            .with_label_values(&[carrier, code])
+            .inc();
+    }
+
+    fn end_attempt(
+        &self,
+        arc: &Arc<Mutex<Call>>,
+        c: &mut Call,
+        end: AttemptEnd,
+        response: Option<(u16, Bytes)>,
+        fx: &mut Fx,
+    ) {
+        let Some(cur) = c.current.take() else { return };
+        c.subs[cur].gens.cancel(ATTEMPT_TIMER);
+        let carrier = c.subs[cur].carrier.clone();
+        self.count_attempt(&carrier, &end.metric_label());
+        self.record(c, end, response);
+        self.after(arc, c, end, fx);
+    }
+
+    fn record(&self, c: &mut Call, end: AttemptEnd, response: Option<(u16, Bytes)>) {
+        let idx = c.finals.len();
+        c.finals.push(response);
+        c.best.offer(idx, end.code());
+    }
+
+    fn after(&self, arc: &Arc<Mutex<Call>>, c: &mut Call, end: AttemptEnd, fx: &mut Fx) {
+        let left = c
+            .plan
+            .as_ref()
+            .map_or(0, |p| p.routes.len().saturating_sub(p.next));
+        match after_attempt(&self.cfg, end, left, c.relayed_ringing, c.cancelled) {
+            Next::NextRoute => self.next_attempt(arc, c, fx),
+            Next::Answer => self.answer_best(c, fx),
+        }
+    }
+
+    fn next_attempt(&self, arc: &Arc<Mutex<Call>>, c: &mut Call, fx: &mut Fx) {
+        loop {
+            if c.server.state() != InviteServerState::Proceeding {
+                return;
+            }
+            let left = c.plan.as_ref().is_some_and(|p| p.next < p.routes.len());
+            if c.cancelled || !left {
+                self.answer_best(c, fx);
+                return;
+            }
+            match self.launch(arc, c, fx) {
+                Ok(()) => return,
+                Err((carrier, why)) => {
+                    debug!(%carrier, why, "attempt not started");
+                    self.count_attempt(&carrier, &AttemptEnd::TransportError.metric_label());
+                    self.record(c, AttemptEnd::TransportError, None);
+                    let left = c
+                        .plan
+                        .as_ref()
+                        .map_or(0, |p| p.routes.len().saturating_sub(p.next));
+                    let next = after_attempt(
+                        &self.cfg,
+                        AttemptEnd::TransportError,
+                        left,
+                        c.relayed_ringing,
+                        c.cancelled,
+                    );
+                    if next == Next::Answer {
+                        self.answer_best(c, fx);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the next route's INVITE: client transaction, timer C, attempt timer.
+    fn launch(
+        &self,
+        arc: &Arc<Mutex<Call>>,
+        c: &mut Call,
+        fx: &mut Fx,
+    ) -> Result<(), (Arc<str>, &'static str)> {
+        let Some(plan) = c.plan.as_mut() else {
+            return Err((Arc::from("other"), "no plan"));
+        };
+        let i = plan.next;
+        plan.next += 1;
+        let entry = &plan.routes[i];
+        let carrier = entry.carrier.clone();
+        let fail = |why| Err((carrier.clone(), why));
+        let Some(addr) = plan.resolved[i] else {
+            return fail("gateway not resolved");
+        };
+        let (Some(inbound), Some(outbound)) = (
+            self.local_for(c.transport, c.src.is_ipv4()),
+            self.local_for(entry.transport, addr.is_ipv4()),
+        ) else {
+            return fail("no local address for the transport");
+        };
+        let Ok(msg) = Message::parse(&c.invite, &self.limits) else {
+            return fail("request does not parse");
+        };
+        let locals = self.locals.load();
+        let hops = Hops {
+            src: c.src,
+            inbound,
+            outbound,
+            locals: &locals,
+        };
+        let branch = self.branches.next_branch();
+        let remove = plan
+            .remove
+            .iter()
+            .chain(entry.remove_headers.iter())
+            .map(String::as_str);
+        let add = plan
+            .headers
+            .iter()
+            .chain(entry.headers.iter())
+            .map(|(n, v)| (n.as_str(), v.as_str()));
+        let bytes = match forward_request(
+            &msg,
+            &Egress::from(entry),
+            &hops,
+            branch.as_str(),
+            remove,
+            add,
+        ) {
+            Ok(b) => b,
+            Err(e) => {
+                debug!(error = %e, "forwarded request not built");
+                return fail("forwarded request not built");
+            }
+        };
+        let transport = entry.transport;
+        let Ok(key) = TxKey::client(branch.as_bytes(), b"INVITE") else {
+            return fail("bad key");
+        };
+        let (mut client, acts) =
+            InviteClient::start(Bytes::from(bytes), tx_transport(transport), self.timers);
+        let c_acts = client.arm_timer_c(Duration::from_millis(self.cfg.ring_timeout_ms), false);
+        let Ok(id) = self.table.insert(key, Entry { call: arc.clone() }) else {
+            return fail("transaction table full");
+        };
+        self.gauge();
+        let mut sub = Sub {
+            id,
+            kind: SubKind::Invite(client),
+            gens: TimerGens::default(),
+            target: (transport, addr),
+            carrier,
+            abandoned: false,
+            cancel_sent: false,
+        };
+        self.drive_sub(&mut sub, acts, fx);
+        self.drive_sub(&mut sub, c_acts, fx);
+        let g = sub.gens.start(ATTEMPT_TIMER);
+        self.schedule(
+            Duration::from_millis(self.cfg.attempt_timeout_ms),
+            id,
+            ATTEMPT_TIMER,
+            g,
+        );
+        c.subs.push(sub);
+        c.current = Some(c.subs.len() - 1);
+        Ok(())
+    }
+
+    /// The final answer upstream once failover is over (§16.7 step 6).
+    fn answer_best(&self, c: &mut Call, fx: &mut Fx) {
+        if c.server.state() != InviteServerState::Proceeding {
+            return;
+        }
+        let stored = |code: u16| {
+            c.finals
+                .iter()
+                .rev()
+                .flatten()
+                .find(|(s, _)| *s == code)
+                .map(|(_, b)| b.clone())
+        };
+        let (code, bytes) = if c.cancelled {
+            (487, stored(487))
+        } else {
+            match c.best.chosen() {
+                Some((i, code)) => (
+                    code,
+                    c.finals
+                        .get(i)
+                        .and_then(|f| f.as_ref())
+                        .filter(|(s, _)| *s == code)
+                        .map(|(_, b)| b.clone()),
+                ),
+                None => (404, None),
+            }
+        };
+        let bytes = bytes.or_else(|| self.local_response(c, code, reason_phrase(code)));
+        if let Some(b) = bytes {
+            self.server_send(c, code, b, fx);
+        }
+    }
+
+    fn sub_provisional(&self, c: &Call, si: usize) -> bool {
+        matches!(&c.subs[si].kind, SubKind::Invite(m) if m.provisional_received())
+    }
+
+    /// CANCELs attempt `si` through a CANCEL client transaction (§9.1).
+    fn send_cancel(&self, arc: &Arc<Mutex<Call>>, c: &mut Call, si: usize, fx: &mut Fx) {
+        let sub = &mut c.subs[si];
+        if sub.cancel_sent {
+            return;
+        }
+        let SubKind::Invite(m) = &sub.kind else {
+            return;
+        };
+        if m.final_status().is_some() || m.is_terminated() {
+            return;
+        }
+        sub.cancel_sent = true;
+        let request = m.request().clone();
+        let Ok(inv) = Message::parse(&request, &self.limits) else {
+            return;
+        };
+        let Some(branch) = inv.top_via().and_then(Result::ok).and_then(|v| v.branch) else {
+            return;
+        };
+        let (Ok(cancel), Ok(key)) = (cancel_for(&inv), TxKey::client(branch, b"CANCEL")) else {
+            return;
+        };
+        let (target, carrier) = (sub.target, sub.carrier.clone());
+        let (m, acts) =
+            NonInviteClient::start(Bytes::from(cancel), tx_transport(target.0), self.timers);
+        let Ok(id) = self.table.insert(key, Entry { call: arc.clone() }) else {
+            return;
+        };
+        self.gauge();
+        let mut sub = Sub {
+            id,
+            kind: SubKind::Cancel(m),
+            gens: TimerGens::default(),
+            target,
+            carrier,
+            abandoned: false,
+            cancel_sent: true,
+        };
+        self.drive_sub(&mut sub, acts, fx);
+        c.subs.push(sub);
+    }
+
+    /// Sends a response upstream through the server transaction.
+    fn server_send(&self, c: &mut Call, code: u16, bytes: Bytes, fx: &mut Fx) {
+        let acts = c.server.send_response(code, bytes);
+        if acts.iter().any(|a| matches!(a, Action::Send(_))) {
+            self.metrics.response(code, c.transport);
+        }
+        self.drive_server(c, acts, fx);
+    }
+
+    fn drive_server(&self, c: &mut Call, acts: Actions, fx: &mut Fx) {
+        let (id, to) = (c.server_id, c.upstream);
+        for ev in self.drive(id, &mut c.server_gens, to, acts, false, fx) {
+            if let Event::Terminated = ev {
+                fx.removes.push(id);
+            }
+        }
+    }
+
+    fn drive_sub(&self, sub: &mut Sub, acts: Actions, fx: &mut Fx) -> Vec<Event> {
+        self.drive(sub.id, &mut sub.gens, sub.target, acts, sub.abandoned, fx)
+    }
+
+    /// Carries out a machine's sends and timers; returns the rest as events.
+    fn drive(
+        &self,
+        id: TxId,
+        gens: &mut TimerGens,
+        to: (Transport, SocketAddr),
+        acts: Actions,
+        quiet: bool,
+        fx: &mut Fx,
+    ) -> Vec<Event> {
+        let mut events = Vec::new();
+        for a in acts {
+            match a {
+                Action::Send(b) => {
+                    if !quiet {
+                        fx.sends.push((to.0, to.1, b, Some(id)));
+                    }
+                }
+                Action::StartTimer(kind, after) => {
+                    let g = gens.start(kind);
+                    self.schedule(after, id, kind, g);
+                }
+                Action::CancelTimer(kind) => gens.cancel(kind),
+                Action::PassUp(_) => events.push(Event::PassUp),
+                Action::Timeout => events.push(Event::Timeout),
+                Action::RingTimeout { provisional } => events.push(Event::RingTimeout(provisional)),
+                Action::TransportError => events.push(Event::TransportError),
+                Action::Terminated => events.push(Event::Terminated),
+            }
+        }
+        events
+    }
+
+    fn schedule(&self, after: Duration, id: TxId, kind: TimerKind, generation: u32) {
+        match self.timer.get() {
+            Some(t) => {
+                if let Err(e) = t.schedule(after, id, kind, generation) {
+                    warn!(error = %e, ?kind, "proxy timer not scheduled");
+                }
+            }
+            None => warn!("proxy timer service not started"),
+        }
+    }
+
+    /// A response of ours to the call's INVITE (100 without To tag).
+    fn local_response(&self, c: &Call, code: u16, reason: &str) -> Option<Bytes> {
+        let msg = Message::parse(&c.invite, &self.limits).ok()?;
+        let mut out = Vec::with_capacity(msg.headers_end() + 96);
+        let tag = (code > 100).then_some(&c.to_tag[..]);
+        let has_tag = msg
+            .value(HeaderName::To)
+            .is_some_and(crate::sip::response::to_has_tag);
+        write_response(
+            &mut out,
+            &msg,
+            c.src,
+            code,
+            reason,
+            tag.filter(|_| !has_tag),
+            &[("Server", &self.server_header)],
+        );
+        Some(Bytes::from(out))
+    }
+
+    fn server_call(&self, msg: &Message<'_>) -> Option<(TxId, Arc<Mutex<Call>>)> {
+        let key = TxKey::server(msg).ok()?;
+        let id = self.table.lookup(&key)?;
+        Some((id, self.table.with(id, |e| e.call.clone())?))
+    }
+
+    /// A response matching no transaction: relayed by its next Via when our
+    /// branch is on top (non-INVITE responses, 2xx to INVITE); else dropped.
+    fn relay_stateless(self: &Arc<Self>, msg: &Message<'_>, status: u16, transport: Transport) {
+        let cseq_method = msg
+            .cseq()
+            .and_then(Result::ok)
+            .map(|c| c.method)
+            .unwrap_or_default();
+        let invite = cseq_method == b"INVITE";
+        let relay = match relay_response(msg, &self.branches) {
+            Ok(r) if !invite || (200..300).contains(&status) => r,
+            _ => {
+                self.metrics
+                    .responses_dropped
+                    .with_label_values(&[transport.as_str()])
+                    .inc();
+                debug!(status, "dropped stray response");
+                return;
+            }
+        };
+        let Some(target) = relay.target else { return };
+        if cseq_method == b"BYE"
+            && (200..300).contains(&status)
+            && self.metrics.dialogs_active.get() > 0
+        {
+            self.metrics.dialogs_active.dec();
+        }
+        self.execute(Fx {
+            sends: vec![(
+                target.transport,
+                target.addr,
+                Bytes::from(relay.bytes),
+                None,
+            )],
+            removes: Vec::new(),
+        });
+    }
+
+    // ---- after the lock ----
+
+    fn execute(self: &Arc<Self>, fx: Fx) {
+        if !fx.removes.is_empty() {
+            for id in fx.removes {
+                self.table.remove(id);
+            }
+            self.gauge();
+        }
+        if fx.sends.is_empty() {
+            return;
+        }
+        let Some(out) = self.outbound.get().cloned() else {
+            warn!("proxy: no outbound yet; messages dropped");
+            return;
+        };
+        let me = self.clone();
+        spawn(async move {
+            for (t, to, bytes, id) in fx.sends {
+                if let Err(e) = out.send(t, to, bytes).await {
+                    debug!(error = %e, "proxy send failed");
+                    if let Some(id) = id {
+                        me.on_transport_error(id);
+                    }
+                }
+            }
+        });
+    }
+
+    fn on_transport_error(self: &Arc<Self>, id: TxId) {
+        let Some(arc) = self.table.with(id, |e| e.call.clone()) else {
+            return;
+        };
+        let mut fx = Fx::default();
+        if let Ok(mut c) = arc.lock() {
+            let c = &mut *c;
+            if c.server_id == id {
+                let acts = c.server.on_transport_error();
+                self.drive_server(c, acts, &mut fx);
+            } else if let Some(si) = c.subs.iter().position(|s| s.id == id) {
+                let current = c.current == Some(si);
+                let sub = &mut c.subs[si];
+                let acts = match &mut sub.kind {
+                    SubKind::Invite(m) => m.on_transport_error(),
+                    SubKind::Cancel(m) => m.on_transport_error(),
+                };
+                for ev in self.drive_sub(sub, acts, &mut fx) {
+                    match ev {
+                        Event::TransportError if current => {
+                            self.end_attempt(&arc, c, AttemptEnd::TransportError, None, &mut fx)
+                        }
+                        Event::Terminated => fx.removes.push(id),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.execute(fx);
+    }
+}
+
+/// A gateway `host:port` as a socket address: IP literals directly, host
+/// names through the system resolver (first address; no cache yet).
+async fn resolve(gateway: &str) -> Option<SocketAddr> {
+    if let Ok(a) = gateway.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(gateway)).await {
+        Ok(Ok(mut addrs)) => addrs.next(),
+        _ => None,
+    }
+}

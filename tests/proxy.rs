@@ -1,0 +1,627 @@
+//! Proxy mode end to end over UDP: the real binary between a minimal UAC and
+//! minimal UASes (std sockets, in this file), with failover, timeouts,
+//! CANCEL, and the transaction table checked empty after every scenario
+//! (`sipforge_transactions_active` on the admin listener).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use common::{Sidecar, header_values, invite, status, udp_client};
+
+/// A proxy-mode config: carriers `c1`, `c2` at the given UASes, customer
+/// `acme` routing prefix `1` to `carriers`.
+/// `attempt_ms` is the attempt timeout: short only where a test wants it
+/// to fire, generous elsewhere so a slow machine does not fail over.
+fn config(c1: SocketAddr, c2: SocketAddr, carriers: &str, extra: &str, attempt_ms: u64) -> String {
+    format!(
+        r#"
+[server]
+listen_udp = ["127.0.0.1:0"]
+listen_tcp = ["127.0.0.1:0"]
+mode = "proxy"
+admin_listen = "127.0.0.1:0"
+
+[proxy]
+attempt_timeout_ms = {attempt_ms}
+ring_timeout_ms = 5000
+t1_ms = 50
+t2_ms = 200
+t4_ms = 200
+
+[[carriers]]
+id = "c1"
+gateways = ["{c1}"]
+
+[[carriers]]
+id = "c2"
+gateways = ["{c2}"]
+
+[[customers]]
+id = "acme"
+sources = ["127.0.0.1/32"]
+{extra}
+routes = [{{ prefix = "1", carriers = [{carriers}] }}]
+"#
+    )
+}
+
+fn text(m: &[u8]) -> String {
+    String::from_utf8_lossy(m).into_owned()
+}
+
+fn first_line(m: &[u8]) -> String {
+    text(m).lines().next().unwrap_or_default().to_string()
+}
+
+fn is_request(m: &[u8], method: &str) -> bool {
+    first_line(m).starts_with(&format!("{method} "))
+}
+
+/// Receives datagrams until `pred` accepts one (others are skipped), or
+/// `None` after `wait`.
+fn recv_until(
+    sock: &UdpSocket,
+    wait: Duration,
+    pred: impl Fn(&[u8]) -> bool,
+) -> Option<(Vec<u8>, SocketAddr)> {
+    let deadline = Instant::now() + wait;
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) if pred(&buf[..n]) => return Some((buf[..n].to_vec(), from)),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+fn recv_req(s: &Setup, sock: &UdpSocket, method: &str) -> (Vec<u8>, SocketAddr) {
+    recv_until(sock, Duration::from_secs(10), |m| is_request(m, method))
+        .unwrap_or_else(|| panic!("no {method} received; log:\n{}", s.sc.log_text()))
+}
+
+fn recv_status(sock: &UdpSocket, code: u16) -> Vec<u8> {
+    recv_until(sock, Duration::from_secs(10), |m| {
+        m.starts_with(b"SIP/2.0 ") && status(m) == code
+    })
+    .unwrap_or_else(|| panic!("no {code} received"))
+    .0
+}
+
+/// A response to `req` as a UAS writes it: Vias, From, To (with `tag`),
+/// Call-ID, CSeq copied; Record-Route and Contact for 1xx/2xx.
+fn response(req: &[u8], code: u16, reason: &str, tag: &str, contact: SocketAddr) -> Vec<u8> {
+    let mut out = format!("SIP/2.0 {code} {reason}\r\n");
+    for v in header_values(req, "Via") {
+        out += &format!("Via: {v}\r\n");
+    }
+    out += &format!("From: {}\r\n", header_values(req, "From")[0]);
+    let to = &header_values(req, "To")[0];
+    if to.contains(";tag=") || code == 100 {
+        out += &format!("To: {to}\r\n");
+    } else {
+        out += &format!("To: {to};tag={tag}\r\n");
+    }
+    out += &format!("Call-ID: {}\r\n", header_values(req, "Call-ID")[0]);
+    out += &format!("CSeq: {}\r\n", header_values(req, "CSeq")[0]);
+    if code > 100 && code < 300 {
+        for rr in header_values(req, "Record-Route") {
+            out += &format!("Record-Route: {rr}\r\n");
+        }
+        out += &format!("Contact: <sip:uas@{contact}>\r\n");
+    }
+    out += "Content-Length: 0\r\n\r\n";
+    out.into_bytes()
+}
+
+/// An in-dialog request from the UAC after `ok` (2xx): Request-URI = its
+/// Contact, Route = its Record-Route, To with the tag.
+fn in_dialog(method: &str, cseq: u32, ok: &[u8], local: SocketAddr, branch: &str) -> Vec<u8> {
+    let contact = header_values(ok, "Contact")[0].clone();
+    let ruri = contact.trim_start_matches('<').trim_end_matches('>');
+    let mut out = format!(
+        "{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{branch};rport\r\nMax-Forwards: 70\r\n"
+    );
+    // The UAC's route set: Record-Route in reverse order (§12.1.2).
+    for rr in header_values(ok, "Record-Route").iter().rev() {
+        out += &format!("Route: {rr}\r\n");
+    }
+    out += &format!(
+        "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+        header_values(ok, "From")[0],
+        header_values(ok, "To")[0],
+        header_values(ok, "Call-ID")[0]
+    );
+    out.into_bytes()
+}
+
+/// The ACK or CANCEL of the UAC's own INVITE (same branch, §17.1.1.3, §9.1).
+fn hop_request(method: &str, inv: &[u8], to_from: &[u8]) -> Vec<u8> {
+    let ruri = first_line(inv).split(' ').nth(1).unwrap().to_string();
+    format!(
+        "{method} {ruri} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n",
+        header_values(inv, "Via")[0],
+        header_values(inv, "From")[0],
+        header_values(to_from, "To")[0],
+        header_values(inv, "Call-ID")[0],
+    )
+    .into_bytes()
+}
+
+fn admin_addr(sc: &Sidecar) -> SocketAddr {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = sc.log_text();
+        if let Some(a) = log
+            .lines()
+            .find_map(|l| l.split("listening on admin http://").nth(1))
+        {
+            return a.trim().parse().expect("admin addr");
+        }
+        assert!(Instant::now() < deadline, "no admin listener: {log}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn metrics(admin: SocketAddr) -> String {
+    let mut s = TcpStream::connect(admin).expect("admin connect");
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The value of a metric line starting with `prefix` (0 when absent).
+fn metric(admin: SocketAddr, prefix: &str) -> i64 {
+    metrics(admin)
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits (liveness bound, not a timing assertion) for the transaction table
+/// to empty: every timer here is at most 64·T1 = 3.2 s.
+fn assert_table_empties(sc: &Sidecar) {
+    let admin = admin_addr(sc);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let n = metric(admin, "sipforge_transactions_active ");
+        if n == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} transactions left; log:\n{}",
+            sc.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Setup {
+    sc: Sidecar,
+    uac: UdpSocket,
+    uas1: UdpSocket,
+    uas2: UdpSocket,
+}
+
+fn setup(carriers: &str) -> Setup {
+    setup_with(carriers, "", 5000)
+}
+
+fn setup_with(carriers: &str, extra: &str, attempt_ms: u64) -> Setup {
+    let uas1 = udp_client("127.0.0.1:0");
+    let uas2 = udp_client("127.0.0.1:0");
+    let cfg = config(
+        uas1.local_addr().unwrap(),
+        uas2.local_addr().unwrap(),
+        carriers,
+        extra,
+        attempt_ms,
+    );
+    let sc = Sidecar::start_with(&cfg);
+    Setup {
+        sc,
+        uac: udp_client("127.0.0.1:0"),
+        uas1,
+        uas2,
+    }
+}
+
+/// UAC sends the INVITE; checks the 100 Trying; returns the INVITE.
+fn call(s: &Setup, id: &str) -> Vec<u8> {
+    let local = s.uac.local_addr().unwrap();
+    let inv = invite("15551234567", id, id, local);
+    s.uac.send_to(&inv, s.sc.udp).unwrap();
+    let trying = recv_status(&s.uac, 100);
+    assert!(
+        !header_values(&trying, "To")[0].contains("tag="),
+        "{}",
+        text(&trying)
+    );
+    inv
+}
+
+#[test]
+fn full_call_invite_ringing_ok_ack_bye() {
+    let s = setup("\"c1\", \"c2\"");
+    let inv = call(&s, "full1");
+    let uas = s.uas1.local_addr().unwrap();
+    let (fwd, from) = recv_req(&s, &s.uas1, "INVITE");
+    let f = text(&fwd);
+    assert!(
+        first_line(&fwd).starts_with(&format!("INVITE sip:15551234567@{uas} SIP/2.0")),
+        "{f}"
+    );
+    let vias = header_values(&fwd, "Via");
+    assert_eq!(vias.len(), 2, "{f}");
+    assert!(
+        vias[0].starts_with(&format!("SIP/2.0/UDP {}", s.sc.udp)),
+        "{f}"
+    );
+    assert_eq!(
+        header_values(&fwd, "Record-Route"),
+        vec![format!("<sip:{};lr>", s.sc.udp)]
+    );
+    assert_eq!(header_values(&fwd, "Max-Forwards"), vec!["69"]);
+    s.uas1
+        .send_to(&response(&fwd, 100, "Trying", "u1", uas), from)
+        .unwrap();
+    s.uas1
+        .send_to(&response(&fwd, 180, "Ringing", "u1", uas), from)
+        .unwrap();
+    let ringing = recv_status(&s.uac, 180);
+    assert_eq!(
+        header_values(&ringing, "Via").len(),
+        1,
+        "{}",
+        text(&ringing)
+    );
+    s.uas1
+        .send_to(&response(&fwd, 200, "OK", "u1", uas), from)
+        .unwrap();
+    let ok = recv_status(&s.uac, 200);
+    // Our Via removed; the UAC's stamped with received/rport (§18.2.1).
+    let vias = header_values(&ok, "Via");
+    assert_eq!(vias.len(), 1, "{}", text(&ok));
+    assert!(
+        vias[0].starts_with(&header_values(&inv, "Via")[0]),
+        "{vias:?}"
+    );
+    assert!(header_values(&ok, "To")[0].contains("tag=u1"));
+    let local = s.uac.local_addr().unwrap();
+    s.uac
+        .send_to(&in_dialog("ACK", 1, &ok, local, "ack1"), s.sc.udp)
+        .unwrap();
+    let (ack, _) = recv_req(&s, &s.uas1, "ACK");
+    assert!(
+        first_line(&ack).starts_with(&format!("ACK sip:uas@{uas} ")),
+        "{}",
+        text(&ack)
+    );
+    assert!(header_values(&ack, "Route").is_empty(), "{}", text(&ack));
+    let admin = admin_addr(&s.sc);
+    assert_eq!(metric(admin, "sipforge_dialogs_active "), 1);
+    // Both INVITE transactions wait in Accepted (RFC 6026 timers L/M).
+    assert!(metric(admin, "sipforge_transactions_active ") >= 1);
+    s.uac
+        .send_to(&in_dialog("BYE", 2, &ok, local, "bye1"), s.sc.udp)
+        .unwrap();
+    let (bye, bye_from) = recv_req(&s, &s.uas1, "BYE");
+    s.uas1
+        .send_to(&response(&bye, 200, "OK", "u1", uas), bye_from)
+        .unwrap();
+    let bye_ok = recv_until(&s.uac, Duration::from_secs(3), |m| {
+        m.starts_with(b"SIP/2.0 200") && text(m).contains(" BYE\r\n")
+    })
+    .expect("200 for BYE relayed");
+    assert_eq!(header_values(&bye_ok.0, "Via").len(), 1);
+    assert_table_empties(&s.sc);
+    assert_eq!(metric(admin, "sipforge_dialogs_active "), 0);
+    assert_eq!(
+        metric(
+            admin,
+            "sipforge_egress_attempts_total{carrier=\"c1\",code=\"200\"}"
+        ),
+        1
+    );
+}
+
+#[test]
+fn failover_503_then_200_on_the_second_carrier() {
+    let s = setup("\"c1\", \"c2\"");
+    let _inv = call(&s, "fo1");
+    let (fwd1, from1) = recv_req(&s, &s.uas1, "INVITE");
+    let uas1 = s.uas1.local_addr().unwrap();
+    s.uas1
+        .send_to(
+            &response(&fwd1, 503, "Service Unavailable", "a", uas1),
+            from1,
+        )
+        .unwrap();
+    // The 503 is ACKed hop by hop with the INVITE's branch.
+    let (ack, _) = recv_req(&s, &s.uas1, "ACK");
+    assert_eq!(header_values(&ack, "Via"), header_values(&fwd1, "Via")[..1]);
+    let (fwd2, from2) = recv_req(&s, &s.uas2, "INVITE");
+    assert_ne!(
+        header_values(&fwd2, "Via")[0],
+        header_values(&fwd1, "Via")[0]
+    );
+    let uas2 = s.uas2.local_addr().unwrap();
+    s.uas2
+        .send_to(&response(&fwd2, 200, "OK", "b", uas2), from2)
+        .unwrap();
+    // The first final upstream is the 200: the 503 never goes up.
+    let ok = recv_until(&s.uac, Duration::from_secs(3), |m| {
+        m.starts_with(b"SIP/2.0 ") && status(m) >= 200
+    })
+    .expect("a final response")
+    .0;
+    assert_eq!(status(&ok), 200, "{}", text(&ok));
+    let local = s.uac.local_addr().unwrap();
+    s.uac
+        .send_to(&in_dialog("ACK", 1, &ok, local, "fo1ack"), s.sc.udp)
+        .unwrap();
+    recv_req(&s, &s.uas2, "ACK");
+    assert_table_empties(&s.sc);
+    let admin = admin_addr(&s.sc);
+    assert_eq!(
+        metric(
+            admin,
+            "sipforge_egress_attempts_total{carrier=\"c1\",code=\"503\"}"
+        ),
+        1
+    );
+}
+
+#[test]
+fn silent_carrier_times_out_and_the_next_answers() {
+    let s = setup_with("\"c1\", \"c2\"", "", 300);
+    call(&s, "to1");
+    recv_req(&s, &s.uas1, "INVITE");
+    // c1 never answers: after attempt_timeout_ms c2 gets the call.
+    let (fwd2, from2) = recv_req(&s, &s.uas2, "INVITE");
+    let uas2 = s.uas2.local_addr().unwrap();
+    s.uas2
+        .send_to(&response(&fwd2, 200, "OK", "b", uas2), from2)
+        .unwrap();
+    let ok = recv_status(&s.uac, 200);
+    let local = s.uac.local_addr().unwrap();
+    s.uac
+        .send_to(&in_dialog("ACK", 1, &ok, local, "to1ack"), s.sc.udp)
+        .unwrap();
+    recv_req(&s, &s.uas2, "ACK");
+    assert_table_empties(&s.sc);
+    let admin = admin_addr(&s.sc);
+    assert_eq!(
+        metric(
+            admin,
+            "sipforge_egress_attempts_total{carrier=\"c1\",code=\"timeout\"}"
+        ),
+        1
+    );
+}
+
+#[test]
+fn busy_is_relayed_and_the_upstream_ack_absorbed() {
+    let s = setup("\"c1\"");
+    let inv = call(&s, "busy1");
+    let (fwd, from) = recv_req(&s, &s.uas1, "INVITE");
+    let uas = s.uas1.local_addr().unwrap();
+    s.uas1
+        .send_to(&response(&fwd, 486, "Busy Here", "x", uas), from)
+        .unwrap();
+    let busy = recv_status(&s.uac, 486);
+    assert!(
+        header_values(&busy, "To")[0].contains("tag=x"),
+        "{}",
+        text(&busy)
+    );
+    // Not ACKed yet: the server transaction retransmits (timer G).
+    let again = recv_status(&s.uac, 486);
+    assert_eq!(again, busy);
+    s.uac
+        .send_to(&hop_request("ACK", &inv, &busy), s.sc.udp)
+        .unwrap();
+    // After the ACK (and what was already in flight), no more 486.
+    std::thread::sleep(Duration::from_millis(300));
+    while recv_until(&s.uac, Duration::from_millis(10), |_| true).is_some() {}
+    assert!(
+        recv_until(&s.uac, Duration::from_millis(600), |_| true).is_none(),
+        "486 still retransmitted after the ACK"
+    );
+    // The UAS saw sipforge's own ACK, never the UAC's.
+    let (ack, _) = recv_req(&s, &s.uas1, "ACK");
+    assert_eq!(header_values(&ack, "Via").len(), 1);
+    assert_table_empties(&s.sc);
+}
+
+#[test]
+fn cancel_during_ringing_gives_487() {
+    let s = setup("\"c1\", \"c2\"");
+    let inv = call(&s, "cx1");
+    let (fwd, from) = recv_req(&s, &s.uas1, "INVITE");
+    let uas = s.uas1.local_addr().unwrap();
+    s.uas1
+        .send_to(&response(&fwd, 180, "Ringing", "r", uas), from)
+        .unwrap();
+    recv_status(&s.uac, 180);
+    s.uac
+        .send_to(&hop_request("CANCEL", &inv, &inv), s.sc.udp)
+        .unwrap();
+    let cancel_ok = recv_status(&s.uac, 200);
+    assert!(
+        text(&cancel_ok).contains("1 CANCEL"),
+        "{}",
+        text(&cancel_ok)
+    );
+    let (cancel, cfrom) = recv_req(&s, &s.uas1, "CANCEL");
+    assert_eq!(
+        header_values(&cancel, "Via"),
+        header_values(&fwd, "Via")[..1]
+    );
+    s.uas1
+        .send_to(&response(&cancel, 200, "OK", "r", uas), cfrom)
+        .unwrap();
+    s.uas1
+        .send_to(&response(&fwd, 487, "Request Terminated", "r", uas), from)
+        .unwrap();
+    let terminated = recv_status(&s.uac, 487);
+    s.uac
+        .send_to(&hop_request("ACK", &inv, &terminated), s.sc.udp)
+        .unwrap();
+    // No failover after a CANCEL.
+    assert!(
+        recv_until(&s.uas2, Duration::from_millis(500), |m| is_request(
+            m, "INVITE"
+        ))
+        .is_none()
+    );
+    assert_table_empties(&s.sc);
+}
+
+#[test]
+fn script_reorders_and_adds_headers_before_forwarding() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("reverse.lua");
+    std::fs::write(
+        &script,
+        "function main(data, ctx)\n\
+  local r = {}\n\
+  for i = #data.egress_routing, 1, -1 do table.insert(r, data.egress_routing[i]) end\n\
+  data.egress_routing = r\n\
+  table.insert(data.headers, { key = \"X-Customer-ID\", value = ctx.customer.id })\n\
+  return data\n\
+end\n",
+    )
+    .unwrap();
+    let s = setup_with(
+        "\"c1\", \"c2\"",
+        &format!("script = {:?}", script.display().to_string()),
+        5000,
+    );
+    call(&s, "sc1");
+    // The script put c2 first.
+    let (fwd, from) = recv_req(&s, &s.uas2, "INVITE");
+    assert_eq!(header_values(&fwd, "X-Customer-ID"), vec!["acme"]);
+    let uas2 = s.uas2.local_addr().unwrap();
+    s.uas2
+        .send_to(&response(&fwd, 404, "Not Found", "n", uas2), from)
+        .unwrap();
+    // 404 does not fail over by default: relayed, c1 never tried.
+    recv_status(&s.uac, 404);
+    assert!(
+        recv_until(&s.uas1, Duration::from_millis(400), |m| is_request(
+            m, "INVITE"
+        ))
+        .is_none()
+    );
+    assert_table_empties(&s.sc);
+}
+
+#[test]
+fn tcp_caller_to_udp_carrier_full_call() {
+    use common::{tcp_connect, tcp_read_message, tcp_send};
+    let s = setup("\"c1\"");
+    let mut tcp = tcp_connect(s.sc.tcp);
+    let local = tcp.local_addr().unwrap();
+    let inv = String::from_utf8(invite("15551234567", "tcp1", "tcp1", local))
+        .unwrap()
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    tcp_send(&mut tcp, inv.as_bytes());
+    let read_final = |tcp: &mut TcpStream, code: u16| loop {
+        let m = tcp_read_message(tcp).unwrap_or_else(|| panic!("no {code} over tcp"));
+        if status(&m) == code {
+            return m;
+        }
+    };
+    read_final(&mut tcp, 100);
+    let (fwd, from) = recv_req(&s, &s.uas1, "INVITE");
+    // Bridging TCP to UDP: two Record-Routes (RFC 5658), UDP on top.
+    let rr = header_values(&fwd, "Record-Route");
+    assert_eq!(
+        rr,
+        vec![
+            format!("<sip:{};lr>", s.sc.udp),
+            format!("<sip:{};transport=tcp;lr>", s.sc.tcp)
+        ],
+        "{}",
+        text(&fwd)
+    );
+    let uas = s.uas1.local_addr().unwrap();
+    s.uas1
+        .send_to(&response(&fwd, 180, "Ringing", "t", uas), from)
+        .unwrap();
+    read_final(&mut tcp, 180);
+    s.uas1
+        .send_to(&response(&fwd, 200, "OK", "t", uas), from)
+        .unwrap();
+    let ok = read_final(&mut tcp, 200);
+    let ack = String::from_utf8(in_dialog("ACK", 1, &ok, local, "tack"))
+        .unwrap()
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    tcp_send(&mut tcp, ack.as_bytes());
+    recv_req(&s, &s.uas1, "ACK");
+    let bye = String::from_utf8(in_dialog("BYE", 2, &ok, local, "tbye"))
+        .unwrap()
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    tcp_send(&mut tcp, bye.as_bytes());
+    let (bye, bye_from) = recv_req(&s, &s.uas1, "BYE");
+    s.uas1
+        .send_to(&response(&bye, 200, "OK", "t", uas), bye_from)
+        .unwrap();
+    let bye_ok = read_final(&mut tcp, 200);
+    assert!(text(&bye_ok).contains("2 BYE"), "{}", text(&bye_ok));
+    assert_table_empties(&s.sc);
+}
+
+#[test]
+fn retransmitted_invite_absorbed_and_603_ends_failover() {
+    let s = setup("\"c1\", \"c2\"");
+    let inv = call(&s, "rt1");
+    let (fwd, from) = recv_req(&s, &s.uas1, "INVITE");
+    let uas = s.uas1.local_addr().unwrap();
+    s.uas1
+        .send_to(&response(&fwd, 180, "Ringing", "d", uas), from)
+        .unwrap();
+    recv_status(&s.uac, 180);
+    // The UAC retransmits: answered with the last provisional, not forwarded again.
+    s.uac.send_to(&inv, s.sc.udp).unwrap();
+    recv_status(&s.uac, 180);
+    let branch = header_values(&fwd, "Via")[0].clone();
+    assert!(
+        recv_until(&s.uas1, Duration::from_millis(300), |m| {
+            is_request(m, "INVITE") && header_values(m, "Via")[0] != branch
+        })
+        .is_none(),
+        "retransmission forwarded as a new attempt"
+    );
+    s.uas1
+        .send_to(&response(&fwd, 603, "Decline", "d", uas), from)
+        .unwrap();
+    let declined = recv_status(&s.uac, 603);
+    s.uac
+        .send_to(&hop_request("ACK", &inv, &declined), s.sc.udp)
+        .unwrap();
+    assert!(
+        recv_until(&s.uas2, Duration::from_millis(400), |m| is_request(
+            m, "INVITE"
+        ))
+        .is_none(),
+        "603 failed over"
+    );
+    assert_table_empties(&s.sc);
+}
