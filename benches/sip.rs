@@ -139,7 +139,12 @@ fn ringing_from_downstream(forwarded: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(forwarded);
     let mut out = String::from("SIP/2.0 180 Ringing\r\n");
     for line in text.split("\r\n").take_while(|l| !l.is_empty()).skip(1) {
-        let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match name.as_str() {
             "via" | "v" | "from" | "f" | "call-id" | "i" | "cseq" => {
                 out.push_str(line);
