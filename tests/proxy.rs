@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::{Sidecar, header_values, invite, status, udp_client};
+use common::{Sidecar, admin_addr, header_values, invite, metric, status, udp_client};
 
 /// A proxy-mode config: carriers `c1`, `c2` at the given UASes, customer
 /// `acme` routing prefix `1` to `carriers`.
@@ -155,41 +154,6 @@ fn hop_request(method: &str, inv: &[u8], to_from: &[u8]) -> Vec<u8> {
         header_values(inv, "Call-ID")[0],
     )
     .into_bytes()
-}
-
-fn admin_addr(sc: &Sidecar) -> SocketAddr {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let log = sc.log_text();
-        if let Some(a) = log
-            .lines()
-            .find_map(|l| l.split("listening on admin http://").nth(1))
-        {
-            return a.trim().parse().expect("admin addr");
-        }
-        assert!(Instant::now() < deadline, "no admin listener: {log}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn metrics(admin: SocketAddr) -> String {
-    let mut s = TcpStream::connect(admin).expect("admin connect");
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
-/// The value of a metric line starting with `prefix` (0 when absent).
-fn metric(admin: SocketAddr, prefix: &str) -> i64 {
-    metrics(admin)
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Waits (liveness bound, not a timing assertion) for the transaction table

@@ -248,3 +248,40 @@ pub fn status_line(resp: &[u8]) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// The admin listener of a sidecar whose config has `admin_listen`.
+pub fn admin_addr(sc: &Sidecar) -> SocketAddr {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = sc.log_text();
+        if let Some(a) = log
+            .lines()
+            .find_map(|l| l.split("listening on admin http://").nth(1))
+        {
+            return a.trim().parse().expect("admin addr");
+        }
+        assert!(Instant::now() < deadline, "no admin listener: {log}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `GET /metrics` from the admin listener.
+pub fn metrics(admin: SocketAddr) -> String {
+    let mut s = TcpStream::connect(admin).expect("admin connect");
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The value of a metric line starting with `prefix` (0 when absent).
+pub fn metric(admin: SocketAddr, prefix: &str) -> i64 {
+    metrics(admin)
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
