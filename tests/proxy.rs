@@ -156,25 +156,6 @@ fn hop_request(method: &str, inv: &[u8], to_from: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Waits (liveness bound, not a timing assertion) for the transaction table
-/// to empty: every timer here is at most 64·T1 = 3.2 s.
-fn assert_table_empties(sc: &Sidecar) {
-    let admin = admin_addr(sc);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let n = metric(admin, "sipforge_transactions_active ");
-        if n == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} transactions left; log:\n{}",
-            sc.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 struct Setup {
     sc: Sidecar,
     uac: UdpSocket,
@@ -293,7 +274,7 @@ fn full_call_invite_ringing_ok_ack_bye() {
     })
     .expect("200 for BYE relayed");
     assert_eq!(header_values(&bye_ok.0, "Via").len(), 1);
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
     assert_eq!(metric(admin, "sipforge_dialogs_active "), 0);
     assert_eq!(
         metric(
@@ -340,7 +321,7 @@ fn failover_503_then_200_on_the_second_carrier() {
         .send_to(&in_dialog("ACK", 1, &ok, local, "fo1ack"), s.sc.udp)
         .unwrap();
     recv_req(&s, &s.uas2, "ACK");
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
     let admin = admin_addr(&s.sc);
     assert_eq!(
         metric(
@@ -368,7 +349,7 @@ fn silent_carrier_times_out_and_the_next_answers() {
         .send_to(&in_dialog("ACK", 1, &ok, local, "to1ack"), s.sc.udp)
         .unwrap();
     recv_req(&s, &s.uas2, "ACK");
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
     let admin = admin_addr(&s.sc);
     assert_eq!(
         metric(
@@ -410,7 +391,7 @@ fn busy_is_relayed_and_the_upstream_ack_absorbed() {
     // The UAS saw sipforge's own ACK, never the UAC's.
     let (ack, _) = recv_req(&s, &s.uas1, "ACK");
     assert_eq!(header_values(&ack, "Via").len(), 1);
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
 }
 
 #[test]
@@ -454,7 +435,7 @@ fn cancel_during_ringing_gives_487() {
         ))
         .is_none()
     );
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
 }
 
 #[test]
@@ -493,7 +474,7 @@ end\n",
         ))
         .is_none()
     );
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
 }
 
 #[test]
@@ -549,7 +530,7 @@ fn tcp_caller_to_udp_carrier_full_call() {
         .unwrap();
     let bye_ok = read_final(&mut tcp, 200);
     assert!(text(&bye_ok).contains("2 BYE"), "{}", text(&bye_ok));
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
 }
 
 #[test]
@@ -587,5 +568,5 @@ fn retransmitted_invite_absorbed_and_603_ends_failover() {
         .is_none(),
         "603 failed over"
     );
-    assert_table_empties(&s.sc);
+    common::assert_no_transactions(&s.sc);
 }

@@ -11,10 +11,10 @@
 mod agents;
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agents::{Kamailio, Timers, Transport, Uac};
-use common::{Sidecar, admin_addr, metric};
+use common::{Sidecar, admin_addr};
 
 /// Proxy mode, carriers `k1` and `k2` both at Kamailio's UDP address, prefix
 /// `1` → [k1, k2]; `script` optional (a customer script path).
@@ -60,24 +60,6 @@ fn sidecar_addr(sc: &Sidecar, t: Transport) -> std::net::SocketAddr {
     }
 }
 
-/// Waits (liveness bound only) until the proxy holds no transaction.
-fn table_empties(sc: &Sidecar) {
-    let admin = admin_addr(sc);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let n = metric(admin, "sipforge_transactions_active ");
-        if n == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} transactions left:\n{}",
-            sc.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn full_call_through_sipforge(t: Transport) {
     let Some(k) = Kamailio::start("proxy_full_call_to_kamailio") else {
         return;
@@ -111,7 +93,7 @@ fn full_call_through_sipforge(t: Transport) {
         .collect();
     seen.dedup();
     assert_eq!(seen, ["INVITE", "ACK", "BYE"], "{}", k.log_text());
-    table_empties(&sc);
+    common::assert_no_transactions(&sc);
 }
 
 #[test]
@@ -163,5 +145,5 @@ fn failover_from_kamailio_503_to_the_next_route_chosen_by_a_js_script() {
         "{}",
         common::metrics(admin)
     );
-    table_empties(&sc);
+    common::assert_no_transactions(&sc);
 }

@@ -1077,9 +1077,32 @@ impl ProxyCore {
             warn!("proxy: no outbound yet; messages dropped");
             return;
         };
+        // Send at once, in order, whatever can go without waiting (UDP, open
+        // TCP connections): a 180 and the 200 right behind it must not swap
+        // places. From the first send that must wait (a TCP connect), the rest
+        // of the batch goes, in order, in a task.
+        let mut sends = fx.sends.into_iter();
+        let mut pending = None;
+        for (t, to, bytes, id) in sends.by_ref() {
+            match out.try_send_now(t, to, bytes) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    debug!(error = %e, "proxy send failed");
+                    if let Some(id) = id {
+                        self.on_transport_error(id);
+                    }
+                }
+                Err(bytes) => {
+                    pending = Some((t, to, bytes, id));
+                    break;
+                }
+            }
+        }
+        let Some(first) = pending else { return };
+        let rest: Vec<_> = std::iter::once(first).chain(sends).collect();
         let me = self.clone();
         spawn(async move {
-            for (t, to, bytes, id) in fx.sends {
+            for (t, to, bytes, id) in rest {
                 if let Err(e) = out.send(t, to, bytes).await {
                     debug!(error = %e, "proxy send failed");
                     if let Some(id) = id {

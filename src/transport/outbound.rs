@@ -92,6 +92,42 @@ impl Outbound {
         self.conns.remove_if(&peer, |_, v| v.tx.same_channel(&h.tx));
     }
 
+    /// Sends without waiting when that is possible — UDP (unless the socket
+    /// buffer is full) or TCP over an already open connection — so messages
+    /// handed over one after the other leave in that order. `None`: this one
+    /// needs [`Outbound::send`] (a connection must be opened, or the socket
+    /// would block); `bytes` is given back for it.
+    pub fn try_send_now(
+        &self,
+        transport: Transport,
+        to: SocketAddr,
+        bytes: Bytes,
+    ) -> Result<Result<(), SendError>, Bytes> {
+        match transport {
+            Transport::Udp => {
+                let sock = if to.is_ipv6() {
+                    &self.udp_v6
+                } else {
+                    &self.udp_v4
+                };
+                let Some(sock) = sock.as_ref() else {
+                    return Ok(Err(SendError::NoSocket(Transport::Udp)));
+                };
+                match sock.try_send_to(&bytes, to) {
+                    Ok(_) => Ok(Ok(())),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(bytes),
+                    Err(e) => Ok(Err(SendError::Udp(to, e.to_string()))),
+                }
+            }
+            Transport::Tcp => match self.conns.get(&to).map(|h| h.clone()) {
+                Some(h) if !h.tx.is_closed() => {
+                    Ok(h.tx.try_send(bytes).map_err(|_| SendError::Busy(to)))
+                }
+                _ => Err(bytes),
+            },
+        }
+    }
+
     /// Hands `bytes` to the network towards `to` over `transport`.
     pub async fn send(
         self: &Arc<Self>,

@@ -285,3 +285,22 @@ pub fn metric(admin: SocketAddr, prefix: &str) -> i64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+/// Waits (liveness bound, not a timing assertion) for the transaction table
+/// to empty: every timer here is at most 64·T1 = 3.2 s.
+pub fn assert_no_transactions(sc: &Sidecar) {
+    let admin = admin_addr(sc);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let n = metric(admin, "sipforge_transactions_active ");
+        if n == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} transactions left; log:\n{}",
+            sc.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
