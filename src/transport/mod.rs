@@ -129,7 +129,11 @@ impl Listeners {
         pipeline: Arc<Pipeline>,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
+        // Every address is known to the pipeline (proxy mode advertises them in
+        // Via/Record-Route and recognises its own Routes) before any message
+        // can arrive.
         for (t, a) in self.local_addrs() {
+            pipeline.add_local(t, a);
             info!("listening on {t} {a}");
         }
         let outbound = Arc::new(Outbound::new(

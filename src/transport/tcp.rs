@@ -45,9 +45,6 @@ pub(super) async fn serve(
     limit: Arc<Semaphore>,
     idle: Duration,
 ) {
-    if let Ok(a) = listener.local_addr() {
-        pipeline.add_local(Transport::Tcp, a);
-    }
     let local = listener
         .local_addr()
         .map(|a| a.to_string())

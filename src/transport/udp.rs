@@ -27,9 +27,6 @@ pub(super) fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 }
 
 pub(super) async fn serve(sock: Arc<UdpSocket>, pipeline: Arc<Pipeline>) {
-    if let Ok(a) = sock.local_addr() {
-        pipeline.add_local(Transport::Udp, a);
-    }
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         let (n, src) = match sock.recv_from(&mut buf).await {
