@@ -1346,23 +1346,7 @@ impl<'s> Lowerer<'s> {
             let fv = Expr::Name(f.clone());
             let mut check = pre;
             check.push(self.exit_unless(c));
-            let first = Stmt::new(
-                line,
-                S::If(
-                    vec![(
-                        line,
-                        fv.clone(),
-                        Block::new(
-                            vec![Stmt::new(
-                                line,
-                                S::Assign(vec![fv], vec![Expr::Bool(false)]),
-                            )],
-                            0,
-                        ),
-                    )],
-                    Some((line, Block::new(check, 0))),
-                ),
-            );
+            let first = first_pass_else(line, fv, check);
             vec![
                 Stmt::new(line, S::Local(vec![f], vec![Expr::Bool(true)])),
                 Stmt::new(
@@ -1474,23 +1458,7 @@ impl<'s> Lowerer<'s> {
                 let fl = self.named_temp("f");
                 let fv = Expr::Name(fl.clone());
                 head.push(Stmt::new(line, S::Local(vec![fl], vec![Expr::Bool(true)])));
-                stmts.push(Stmt::new(
-                    line,
-                    S::If(
-                        vec![(
-                            line,
-                            fv.clone(),
-                            Block::new(
-                                vec![Stmt::new(
-                                    line,
-                                    S::Assign(vec![fv], vec![Expr::Bool(false)]),
-                                )],
-                                0,
-                            ),
-                        )],
-                        Some((line, Block::new(update, 0))),
-                    ),
-                ));
+                stmts.push(first_pass_else(line, fv, update));
             }
             stmts.extend(tpre);
             if test != Expr::Bool(true) {
@@ -3525,4 +3493,18 @@ impl<'s> Lowerer<'s> {
         }
         Ok(V::stable(t, Ty::Any))
     }
+}
+
+/// `if <flag> then <flag> = false else <rest> end`: a loop statement that is
+/// skipped on the first pass (a `do…while` condition, a `for` update) and
+/// runs on every later one.
+fn first_pass_else(line: u32, flag: Expr, rest: Vec<Stmt>) -> Stmt {
+    let clear = Stmt::new(line, S::Assign(vec![flag.clone()], vec![Expr::Bool(false)]));
+    Stmt::new(
+        line,
+        S::If(
+            vec![(line, flag, Block::new(vec![clear], 0))],
+            Some((line, Block::new(rest, 0))),
+        ),
+    )
 }
