@@ -2,7 +2,7 @@
 //! methods outside RFC 3261's vocabulary count as `other`, customers come
 //! from the configuration.
 
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 use crate::sip::Method;
 use crate::transport::Transport;
@@ -31,6 +31,9 @@ pub struct Metrics {
     pub transactions_active: IntGauge,
     /// `sipforge_dialogs_active` — confirmed dialogs through the proxy.
     pub dialogs_active: IntGauge,
+    /// `sipforge_dialogs_untracked_total` — 2xx relayed while the dialog
+    /// table was full (their in-dialog requests get 481).
+    pub dialogs_untracked: IntCounter,
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
@@ -39,6 +42,14 @@ fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
         .register(Box::new(g.clone()))
         .expect("metric names are unique");
     g
+}
+
+fn plain_counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("static metric definition is valid");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("metric names are unique");
+    c
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -111,6 +122,11 @@ impl Metrics {
                 &registry,
                 "sipforge_dialogs_active",
                 "Confirmed dialogs currently routed through the proxy",
+            ),
+            dialogs_untracked: plain_counter(
+                &registry,
+                "sipforge_dialogs_untracked_total",
+                "2xx relayed while the dialog table was full",
             ),
             registry,
         }

@@ -175,6 +175,14 @@ pub struct ProxyConfig {
     /// Most transactions held at once, 16..=10000000; beyond it new calls get
     /// 503. Default 200000.
     pub max_transactions: usize,
+    /// Most dialogs (answered calls) tracked at once, 16..=10000000. A 2xx
+    /// beyond it is still relayed, but the dialog's BYE will get 481.
+    /// Default 200000.
+    pub max_dialogs: usize,
+    /// A dialog with no in-dialog request for this long is forgotten (its
+    /// later requests get 481), s, 60..=604800. Default 43200 (12 h, as
+    /// Kamailio's dialog module).
+    pub dialog_idle_timeout_s: u64,
     /// RFC 3261 T1 (RTT estimate), ms, 50..=5000. Default 500.
     pub t1_ms: u64,
     /// RFC 3261 T2 (largest retransmit interval), ms, >= t1_ms, ..=60000. Default 4000.
@@ -192,6 +200,8 @@ impl Default for ProxyConfig {
             ring_timeout_ms: 120_000,
             failover_after_ringing: true,
             max_transactions: 200_000,
+            max_dialogs: 200_000,
+            dialog_idle_timeout_s: 43_200,
             t1_ms: 500,
             t2_ms: 4000,
             t4_ms: 5000,

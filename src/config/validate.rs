@@ -286,7 +286,7 @@ fn validate_proxy(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
             }
         }
     }
-    let checks: [(&str, u64, u64, u64); 6] = [
+    let checks: [(&str, u64, u64, u64); 8] = [
         ("attempt_timeout_ms", p.attempt_timeout_ms, 100, 32_000),
         ("ring_timeout_ms", p.ring_timeout_ms, 1000, 600_000),
         (
@@ -294,6 +294,13 @@ fn validate_proxy(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
             p.max_transactions as u64,
             16,
             10_000_000,
+        ),
+        ("max_dialogs", p.max_dialogs as u64, 16, 10_000_000),
+        (
+            "dialog_idle_timeout_s",
+            p.dialog_idle_timeout_s,
+            60,
+            604_800,
         ),
         ("t1_ms", p.t1_ms, 50, 5000),
         ("t2_ms", p.t2_ms, p.t1_ms, 60_000),

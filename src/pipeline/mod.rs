@@ -513,7 +513,7 @@ impl Pipeline {
             let egress = route.map(|r| r.egress).unwrap_or_default();
             let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
             let proxy_tx = match &self.proxy {
-                Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport) {
+                Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id) {
                     Ok(id) => Some(id),
                     Err(e) => return self.open_failed(ctx, req, e),
                 },
@@ -542,7 +542,7 @@ impl Pipeline {
             return Step::Done(self.reply(ctx, Some(req), 404, "Not Found", &[]));
         };
         if let Some(p) = &self.proxy {
-            let id = match p.open_call(ctx.msg, ctx.src, ctx.transport) {
+            let id = match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id) {
                 Ok(id) => id,
                 Err(e) => return self.open_failed(ctx, req, e),
             };
@@ -590,10 +590,10 @@ impl Pipeline {
         req: &Request<'_>,
     ) -> Option<Step> {
         use rsip::Method as M;
-        let in_dialog = req.to.tag().is_some() && ctx.msg.count(HeaderName::Route) > 0;
+        let tagged = req.to.tag().is_some();
         if req.method.is(M::Ack) {
-            if !p.on_ack(ctx.msg) && in_dialog {
-                p.forward_in_dialog(ctx.msg, ctx.src);
+            if !p.on_ack(ctx.msg) && tagged {
+                p.in_dialog(ctx.msg, ctx.src, ctx.transport);
             }
             return Some(Step::Done(None));
         }
@@ -602,25 +602,32 @@ impl Pipeline {
                 .on_cancel(ctx.msg)
                 .then(|| Step::Done(self.reply(ctx, Some(req), 200, "OK", &[])));
         }
-        if req.method.is(M::Invite) && req.to.tag().is_none() && p.on_invite_retransmission(ctx.msg)
-        {
+        if req.method.is(M::Invite) && !tagged && p.on_invite_retransmission(ctx.msg) {
             return Some(Step::Done(None));
         }
-        if in_dialog {
-            if req.max_forwards == Some(0) {
-                return Some(Step::Done(self.reply(
-                    ctx,
-                    Some(req),
-                    483,
-                    "Too Many Hops",
-                    &[],
-                )));
-            }
-            if p.forward_in_dialog(ctx.msg, ctx.src) {
-                return Some(Step::Done(None));
-            }
+        if !tagged {
+            return None;
         }
-        None
+        if req.max_forwards == Some(0) && ctx.msg.count(HeaderName::Route) > 0 {
+            return Some(Step::Done(self.reply(
+                ctx,
+                Some(req),
+                483,
+                "Too Many Hops",
+                &[],
+            )));
+        }
+        match p.in_dialog(ctx.msg, ctx.src, ctx.transport) {
+            proxy_call::InDialog::Forwarded => Some(Step::Done(None)),
+            proxy_call::InDialog::NotOurs => None,
+            proxy_call::InDialog::Answer(code) => Some(Step::Done(self.reply(
+                ctx,
+                Some(req),
+                code,
+                reason_phrase(code),
+                &[],
+            ))),
+        }
     }
 
     /// `data` for the scripts (DESIGN.md §4) from a validated INVITE.

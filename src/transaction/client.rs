@@ -231,7 +231,7 @@ impl InviteClient {
                 self.a = self.a.saturating_mul(2);
                 self.core.start(TimerKind::A, self.a, &mut out);
             }
-            (S::Calling, TimerKind::B) => {
+            (S::Calling | S::Proceeding, TimerKind::B) => {
                 out.push(Action::Timeout);
                 self.terminate(&mut out);
             }
@@ -240,6 +240,23 @@ impl InviteClient {
             }),
             (S::Completed, TimerKind::D) | (S::Accepted, TimerKind::M) => self.terminate(&mut out),
             _ => {}
+        }
+        out
+    }
+
+    /// The TU sent a CANCEL for this request (§9.1): if no final response
+    /// comes within 64·T1 the transaction gives up (timer B re-armed in
+    /// Proceeding → [`Action::Timeout`] and Terminated), so a peer that never
+    /// answers its CANCEL cannot keep it alive.
+    pub fn cancel_sent(&mut self) -> Actions {
+        let mut out = Actions::new();
+        if matches!(
+            self.state,
+            InviteClientState::Calling | InviteClientState::Proceeding
+        ) && !self.core.is_running(TimerKind::B)
+        {
+            let b = self.core.timers.t1x64();
+            self.core.start(TimerKind::B, b, &mut out);
         }
         out
     }
@@ -498,6 +515,26 @@ Content-Length: 0\r\n\r\n"
         while sim.fire_next(|k| m.on_timer(k)).is_some() {}
         assert_eq!(sim.send_times_ms(), vec![0]);
         assert!(sim.has(&Action::Timeout));
+    }
+
+    #[test]
+    fn invite_cancelled_without_final_gives_up_after_64_t1() {
+        let (mut m, mut sim) = invite(Transport::Unreliable);
+        sim.apply(feed(&mut m, 180));
+        assert!(sim.timers.is_empty());
+        sim.advance(Duration::from_secs(5));
+        sim.apply(m.cancel_sent());
+        // Twice is once.
+        sim.apply(m.cancel_sent());
+        assert_eq!(sim.timers.keys().collect::<Vec<_>>(), vec![&TimerKind::B]);
+        assert_eq!(sim.fire_next(|k| m.on_timer(k)), Some(TimerKind::B));
+        assert_eq!(sim.last_time_ms(), 5000 + 32_000);
+        assert!(sim.has(&Action::Timeout));
+        assert!(m.is_terminated());
+        // After a final it arms nothing.
+        let (mut m, mut sim) = invite(Transport::Reliable);
+        sim.apply(feed(&mut m, 486));
+        assert!(m.cancel_sent().is_empty());
     }
 
     #[test]

@@ -50,6 +50,7 @@
 //!   `test-util` feature is not enabled in Cargo.toml.
 
 pub mod client;
+pub mod dialog;
 pub mod key;
 pub mod server;
 pub mod table;
@@ -60,6 +61,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use client::{AckBuilder, InviteClient, InviteClientState, NonInviteClient, build_ack};
+pub use dialog::{Dialog, DialogError, DialogKey, Dialogs};
 pub use key::{KeyError, TxKey};
 pub use server::{InviteServer, InviteServerState, NonInviteServer, NonInviteState};
 pub use table::{InsertError, TxId, TxTable};

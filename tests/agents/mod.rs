@@ -190,11 +190,13 @@ pub fn split_commas(value: &str) -> Vec<String> {
 /// The value of parameter `name` in a header value or URI (`;name=value`;
 /// an empty string for a bare `;name`).
 pub fn param(value: &str, name: &str) -> Option<String> {
+    // `<sip:h;lr>`: the `>` closes the URI, it is not part of the parameter.
     value.split(';').skip(1).find_map(|p| {
+        let p = p.split('>').next().unwrap_or(p);
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
         k.trim()
             .eq_ignore_ascii_case(name)
-            .then(|| v.trim().trim_end_matches('>').to_string())
+            .then(|| v.trim().to_string())
     })
 }
 
@@ -1931,5 +1933,25 @@ impl Kamailio {
 impl Drop for Kamailio {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+// ------------------------------------------------------- in-dialog INVITE
+
+impl Call<'_> {
+    /// A re-INVITE in the dialog (same SDP offer as the INVITE, new CSeq)
+    /// as one transaction; a 2xx is ACKed along the route set. Its final
+    /// response.
+    pub fn reinvite(&mut self) -> Result<Msg, AgentError> {
+        let cseq = self.next_cseq;
+        self.next_cseq += 1;
+        let (msg, dest) = self.dialog_request("INVITE", cseq, &branch())?;
+        let fin = self.transaction(&msg, dest, cseq, "INVITE")?;
+        if (200..300).contains(&fin.status()) {
+            let (ack, dest) = self.dialog_request("ACK", cseq, &branch())?;
+            self.acks_sent += 1;
+            self.uac.ep.send(dest, &ack)?;
+        }
+        Ok(fin)
     }
 }

@@ -293,12 +293,13 @@ pub fn assert_no_transactions(sc: &Sidecar) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let n = metric(admin, "sipforge_transactions_active ");
-        if n == 0 {
+        let d = metric(admin, "sipforge_dialogs_active ");
+        if n == 0 && d == 0 {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{n} transactions left; log:\n{}",
+            "{n} transactions and {d} dialogs left; log:\n{}",
             sc.log_text()
         );
         std::thread::sleep(Duration::from_millis(100));

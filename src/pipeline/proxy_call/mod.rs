@@ -16,13 +16,15 @@
 //!   two kinds the machines never arm: [`ATTEMPT_TIMER`] on a client INVITE
 //!   (no response at all within `attempt_timeout_ms`) and [`CANCEL_GUARD`] on
 //!   the server INVITE (answer 487 ourselves if the downstream one is late).
-//! * In-dialog requests (ACK for 2xx, BYE, re-INVITE…) and responses that
-//!   match no transaction (responses to them, 2xx retransmissions) are
-//!   forwarded statelessly (loose routing; relay by Via).
+//! * A relayed 2xx records the dialog ([`Dialogs`]). Requests of a recorded
+//!   dialog that carry our Route are loose-routed through a [`relay::Relay`]
+//!   (server + client transaction, [`relay`]); ACK for 2xx is forwarded
+//!   statelessly; anything else with our Route gets 481. Responses that match
+//!   no transaction (2xx retransmissions after timer M) are relayed by Via.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -33,14 +35,13 @@ use crate::config::{Config, ProxyConfig};
 use crate::metrics::Metrics;
 use crate::routing::EgressEntry;
 use crate::sip::proxy::{
-    BranchGen, Egress, Hops, Local, cancel_for, forward_request, forward_routed, loose_route,
-    relay_response,
+    BranchGen, Egress, Hops, Local, cancel_for, forward_request, relay_response,
 };
 use crate::sip::{HeaderName, Limits, Message, reason_phrase, write_response};
 use crate::transaction::{
-    Action, Actions, Fired, InviteClient, InviteServer, InviteServerState, NonInviteClient,
-    TimerGens, TimerHandle, TimerKind, Timers, TokioClock, Transport as TxTransport, TxId, TxKey,
-    TxTable, spawn_timer_service,
+    Action, Actions, DialogKey, Dialogs, Fired, InviteClient, InviteServer, InviteServerState,
+    NonInviteClient, TimerGens, TimerHandle, TimerKind, Timers, TokioClock,
+    Transport as TxTransport, TxId, TxKey, TxTable, spawn_timer_service,
 };
 use crate::transport::{Outbound, Transport};
 
@@ -55,9 +56,16 @@ pub const MAX_ATTEMPTS: usize = 16;
 /// How long resolving one gateway host name may take.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A table entry: the call the transaction belongs to.
-pub struct Entry {
-    call: Arc<Mutex<Call>>,
+mod relay;
+
+pub use relay::InDialog;
+
+/// A table entry: the call (initial INVITE) or the in-dialog relay the
+/// transaction belongs to.
+#[derive(Clone)]
+pub enum Entry {
+    Call(Arc<Mutex<Call>>),
+    Relay(Arc<Mutex<relay::Relay>>),
 }
 
 /// The routes of a call and where it is among them.
@@ -71,7 +79,7 @@ struct Plan {
 
 enum SubKind {
     Invite(InviteClient),
-    Cancel(NonInviteClient),
+    NonInvite(NonInviteClient),
 }
 
 /// A client transaction of the call.
@@ -88,7 +96,7 @@ struct Sub {
 }
 
 /// One inbound INVITE and its attempts.
-struct Call {
+pub struct Call {
     server_id: TxId,
     server: InviteServer,
     server_gens: TimerGens,
@@ -109,7 +117,10 @@ struct Call {
     cancelled: bool,
     /// CANCEL asked before the attempt had a provisional: send it on the first 1xx.
     cancel_pending: bool,
-    dialog_counted: bool,
+    customer: Option<Arc<str>>,
+    /// Dialogs this call's 2xx responses created (one per To tag): a 2xx
+    /// retransmission must not bring back a dialog its BYE ended.
+    dialogs: Vec<DialogKey>,
 }
 
 /// What to do once the call's lock is released.
@@ -144,6 +155,7 @@ pub struct ProxyCore {
     cfg: ProxyConfig,
     timers: Timers,
     table: TxTable<Entry>,
+    dialogs: Dialogs,
     branches: BranchGen,
     metrics: Arc<Metrics>,
     limits: Limits,
@@ -188,6 +200,7 @@ impl ProxyCore {
             cfg: p.clone(),
             timers,
             table: TxTable::new(p.max_transactions),
+            dialogs: Dialogs::new(p.max_dialogs, Duration::from_secs(p.dialog_idle_timeout_s)),
             branches: BranchGen::new(),
             metrics,
             limits,
@@ -213,12 +226,29 @@ impl ProxyCore {
         }
         let me: Weak<ProxyCore> = Arc::downgrade(self);
         let cap = self.cfg.max_transactions.saturating_mul(8).max(1024);
+        let weak = me.clone();
         let (handle, _task) = spawn_timer_service(Arc::new(TokioClock), cap, move |f| {
-            if let Some(core) = me.upgrade() {
+            if let Some(core) = weak.upgrade() {
                 core.on_timer(f);
             }
         });
         let _ = self.timer.set(handle);
+        // Idle dialogs are swept a few times per idle period (at most every minute).
+        let every =
+            (Duration::from_secs(self.cfg.dialog_idle_timeout_s) / 4).min(Duration::from_secs(60));
+        spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(core) = me.upgrade() else { return };
+                let n = core.dialogs.sweep(Instant::now());
+                if n > 0 {
+                    debug!(dialogs = n, "idle dialogs forgotten");
+                    core.dialog_gauge();
+                }
+            }
+        });
     }
 
     /// Registers one of our listening addresses (advertised in Via and
@@ -238,6 +268,26 @@ impl ProxyCore {
     /// Transactions held.
     pub fn transactions(&self) -> usize {
         self.table.len()
+    }
+
+    /// Dialogs tracked.
+    pub fn dialogs(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    fn dialog_gauge(&self) {
+        self.metrics.dialogs_active.set(self.dialogs.len() as i64);
+    }
+
+    fn entry(&self, id: TxId) -> Option<Entry> {
+        self.table.with(id, |e| e.clone())
+    }
+
+    fn call_of(&self, id: TxId) -> Option<Arc<Mutex<Call>>> {
+        match self.entry(id)? {
+            Entry::Call(c) => Some(c),
+            Entry::Relay(_) => None,
+        }
     }
 
     fn local_for(&self, transport: Transport, v4: bool) -> Option<Local> {
@@ -263,6 +313,7 @@ impl ProxyCore {
         msg: &Message<'_>,
         src: SocketAddr,
         transport: Transport,
+        customer: &str,
     ) -> Result<TxId, OpenError> {
         let key = TxKey::server(msg).map_err(|_| OpenError::BadKey)?;
         let upstream = match transport {
@@ -281,6 +332,7 @@ impl ProxyCore {
             *d = b"0123456789abcdef"[((r >> (60 - 4 * i)) & 15) as usize];
         }
         let invite = Bytes::copy_from_slice(msg.buf());
+        let customer = Some(Arc::from(customer));
         let timers = self.timers;
         let mut arc_out = None;
         let id = self
@@ -303,10 +355,11 @@ impl ProxyCore {
                     relayed_ringing: false,
                     cancelled: false,
                     cancel_pending: false,
-                    dialog_counted: false,
+                    customer,
+                    dialogs: Vec::new(),
                 }));
                 arc_out = Some(call.clone());
-                Entry { call }
+                Entry::Call(call)
             })
             .map_err(|e| match e {
                 crate::transaction::InsertError::Full => OpenError::Full,
@@ -340,7 +393,7 @@ impl ProxyCore {
             for r in &routes {
                 resolved.push(resolve(&r.gateway).await);
             }
-            let Some(arc) = me.table.with(id, |e| e.call.clone()) else {
+            let Some(arc) = me.call_of(id) else {
                 return;
             };
             let mut fx = Fx::default();
@@ -362,7 +415,7 @@ impl ProxyCore {
 
     /// Answers an opened call ourselves (no route, script reject, overload).
     pub fn answer(self: &Arc<Self>, id: TxId, code: u16, reason: &str) {
-        let Some(arc) = self.table.with(id, |e| e.call.clone()) else {
+        let Some(arc) = self.call_of(id) else {
             return;
         };
         let mut fx = Fx::default();
@@ -396,8 +449,13 @@ impl ProxyCore {
     /// An ACK for a non-2xx final we sent: absorbed by the server
     /// transaction. False if it matches no transaction waiting for an ACK.
     pub fn on_ack(self: &Arc<Self>, msg: &Message<'_>) -> bool {
-        let Some((id, arc)) = self.server_call(msg) else {
+        let Some(id) = TxKey::server(msg).ok().and_then(|k| self.table.lookup(&k)) else {
             return false;
+        };
+        let arc = match self.entry(id) {
+            Some(Entry::Call(arc)) => arc,
+            Some(Entry::Relay(r)) => return self.relay_ack(id, &r),
+            None => return false,
         };
         let mut fx = Fx::default();
         let mut matched = false;
@@ -426,9 +484,12 @@ impl ProxyCore {
         let Some(id) = self.table.lookup(&key) else {
             return false;
         };
-        let Some(arc) = self.table.with(id, |e| e.call.clone()) else {
-            return false;
+        let arc = match self.entry(id) {
+            Some(Entry::Call(arc)) => arc,
+            Some(Entry::Relay(r)) => return self.relay_cancel(id, &r),
+            None => return false,
         };
+        let entry = Entry::Call(arc.clone());
         let mut fx = Fx::default();
         if let Ok(mut c) = arc.lock() {
             if c.server_id != id {
@@ -439,7 +500,7 @@ impl ProxyCore {
                 match c.current {
                     Some(si) => {
                         if self.sub_provisional(&c, si) {
-                            self.send_cancel(&arc, &mut c, si, &mut fx);
+                            self.send_cancel(&entry, &mut c.subs, si, &mut fx);
                         } else {
                             c.cancel_pending = true;
                         }
@@ -464,10 +525,11 @@ impl ProxyCore {
         let found = TxKey::client_for_response(msg)
             .ok()
             .and_then(|k| self.table.lookup(&k))
-            .and_then(|id| Some((id, self.table.with(id, |e| e.call.clone())?)));
-        let Some((id, arc)) = found else {
-            self.relay_stateless(msg, status, transport);
-            return;
+            .and_then(|id| Some((id, self.entry(id)?)));
+        let (id, arc) = match found {
+            Some((id, Entry::Call(arc))) => (id, arc),
+            Some((id, Entry::Relay(r))) => return self.relay_response(id, &r, msg, status),
+            None => return self.relay_stateless(msg, status, transport),
         };
         let raw = Bytes::copy_from_slice(msg.buf());
         let mut fx = Fx::default();
@@ -478,7 +540,7 @@ impl ProxyCore {
             let sub = &mut c.subs[si];
             let acts = match &mut sub.kind {
                 SubKind::Invite(m) => m.on_response(msg, raw),
-                SubKind::Cancel(m) => m.on_response(status, raw),
+                SubKind::NonInvite(m) => m.on_response(status, raw),
             };
             let is_invite = matches!(sub.kind, SubKind::Invite(_));
             let events = self.drive_sub(sub, acts, &mut fx);
@@ -495,45 +557,12 @@ impl ProxyCore {
         self.execute(fx);
     }
 
-    /// An in-dialog request carrying a Route (ACK for 2xx, BYE, re-INVITE…):
-    /// loose-routed and forwarded statelessly. False if it is not for us to
-    /// forward (no Route naming us, next hop not an IP literal, …).
-    pub fn forward_in_dialog(self: &Arc<Self>, msg: &Message<'_>, src: SocketAddr) -> bool {
-        let locals = self.locals.load();
-        let routed = match loose_route(msg, &locals) {
-            Ok(r) if r.ours > 0 => r,
-            Ok(_) => return false,
-            Err(e) => {
-                debug!(error = %e, "in-dialog request not routable");
-                return false;
-            }
-        };
-        let Some(to) = routed.next_addr() else {
-            return false;
-        };
-        let Some(local) = routed.outbound_local(&locals) else {
-            return false;
-        };
-        let branch = self.branches.next_branch();
-        match forward_routed(msg, &routed, src, local, branch.as_str()) {
-            Ok(bytes) => {
-                self.execute(Fx {
-                    sends: vec![(routed.transport, to, Bytes::from(bytes), None)],
-                    removes: Vec::new(),
-                });
-                true
-            }
-            Err(e) => {
-                debug!(error = %e, "in-dialog request not forwarded");
-                false
-            }
-        }
-    }
-
     /// A timer of the service fired.
     pub fn on_timer(self: &Arc<Self>, f: Fired) {
-        let Some(arc) = self.table.with(f.tx, |e| e.call.clone()) else {
-            return;
+        let arc = match self.entry(f.tx) {
+            Some(Entry::Call(arc)) => arc,
+            Some(Entry::Relay(r)) => return self.relay_timer(&r, f),
+            None => return,
         };
         let mut fx = Fx::default();
         if let Ok(mut c) = arc.lock() {
@@ -580,7 +609,7 @@ impl ProxyCore {
         let sub = &mut c.subs[si];
         let acts = match &mut sub.kind {
             SubKind::Invite(m) => m.on_timer(kind),
-            SubKind::Cancel(m) => m.on_timer(kind),
+            SubKind::NonInvite(m) => m.on_timer(kind),
         };
         let id = sub.id;
         for ev in self.drive_sub(sub, acts, fx) {
@@ -595,7 +624,7 @@ impl ProxyCore {
                 }
                 Event::RingTimeout(provisional) if current => {
                     if provisional {
-                        self.send_cancel(arc, c, si, fx);
+                        self.cancel_attempt(arc, c, si, fx);
                     }
                     c.subs[si].abandoned = true;
                     self.end_attempt(arc, c, AttemptEnd::RingTimeout, None, fx);
@@ -624,7 +653,7 @@ impl ProxyCore {
             if current {
                 if c.cancel_pending {
                     c.cancel_pending = false;
-                    self.send_cancel(arc, c, si, fx);
+                    self.cancel_attempt(arc, c, si, fx);
                 }
                 if status > 100
                     && let Ok(r) = relay_response(msg, &self.branches)
@@ -636,7 +665,7 @@ impl ProxyCore {
                 }
             } else if c.subs[si].abandoned {
                 // A late provisional from an attempt we gave up: stop it.
-                self.send_cancel(arc, c, si, fx);
+                self.cancel_attempt(arc, c, si, fx);
             }
             return;
         }
@@ -658,13 +687,10 @@ impl ProxyCore {
                 let carrier = c.subs[cur].carrier.clone();
                 self.count_attempt(&carrier, &status.to_string());
                 if cur != si && self.sub_provisional(c, cur) {
-                    self.send_cancel(arc, c, cur, fx);
+                    self.cancel_attempt(arc, c, cur, fx);
                 }
             }
-            if !c.dialog_counted {
-                c.dialog_counted = true;
-                self.metrics.dialogs_active.inc();
-            }
+            self.record_dialog(c, msg);
             return;
         }
         if current {
@@ -672,6 +698,26 @@ impl ProxyCore {
                 .ok()
                 .map(|r| (status, Bytes::from(r.bytes)));
             self.end_attempt(arc, c, AttemptEnd::Final(status), relayed, fx);
+        }
+    }
+
+    /// A 2xx to an initial INVITE confirmed a dialog: its in-dialog
+    /// requests may now pass (each 2xx's To tag is its own dialog).
+    fn record_dialog(&self, c: &mut Call, msg: &Message<'_>) {
+        let Some(key) = DialogKey::of(msg) else {
+            debug!("2xx without tags: no dialog recorded");
+            return;
+        };
+        if c.dialogs.contains(&key) || c.dialogs.len() >= MAX_ATTEMPTS {
+            return;
+        }
+        c.dialogs.push(key.clone());
+        match self.dialogs.insert(key, c.customer.clone(), Instant::now()) {
+            Ok(_) => self.dialog_gauge(),
+            Err(e) => {
+                self.metrics.dialogs_untracked.inc();
+                warn!(error = %e, "2xx relayed, dialog not tracked: its BYE will get 481");
+            }
         }
     }
 
@@ -823,7 +869,7 @@ impl ProxyCore {
         let (mut client, acts) =
             InviteClient::start(Bytes::from(bytes), tx_transport(transport), self.timers);
         let c_acts = client.arm_timer_c(Duration::from_millis(self.cfg.ring_timeout_ms), false);
-        let Ok(id) = self.table.insert(key, Entry { call: arc.clone() }) else {
+        let Ok(id) = self.table.insert(key, Entry::Call(arc.clone())) else {
             return fail("transaction table full");
         };
         self.gauge();
@@ -888,13 +934,19 @@ impl ProxyCore {
         matches!(&c.subs[si].kind, SubKind::Invite(m) if m.provisional_received())
     }
 
-    /// CANCELs attempt `si` through a CANCEL client transaction (§9.1).
-    fn send_cancel(&self, arc: &Arc<Mutex<Call>>, c: &mut Call, si: usize, fx: &mut Fx) {
-        let sub = &mut c.subs[si];
+    fn cancel_attempt(&self, arc: &Arc<Mutex<Call>>, c: &mut Call, si: usize, fx: &mut Fx) {
+        self.send_cancel(&Entry::Call(arc.clone()), &mut c.subs, si, fx);
+    }
+
+    /// CANCELs the INVITE of `subs[si]` through a CANCEL client transaction
+    /// (§9.1) added to `subs` under `entry`; the INVITE gives up 64·T1 later
+    /// if no final comes.
+    fn send_cancel(&self, entry: &Entry, subs: &mut Vec<Sub>, si: usize, fx: &mut Fx) {
+        let sub = &mut subs[si];
         if sub.cancel_sent {
             return;
         }
-        let SubKind::Invite(m) = &sub.kind else {
+        let SubKind::Invite(m) = &mut sub.kind else {
             return;
         };
         if m.final_status().is_some() || m.is_terminated() {
@@ -902,6 +954,8 @@ impl ProxyCore {
         }
         sub.cancel_sent = true;
         let request = m.request().clone();
+        let guard = m.cancel_sent();
+        self.drive_sub(sub, guard, fx);
         let Ok(inv) = Message::parse(&request, &self.limits) else {
             return;
         };
@@ -914,13 +968,13 @@ impl ProxyCore {
         let (target, carrier) = (sub.target, sub.carrier.clone());
         let (m, acts) =
             NonInviteClient::start(Bytes::from(cancel), tx_transport(target.0), self.timers);
-        let Ok(id) = self.table.insert(key, Entry { call: arc.clone() }) else {
+        let Ok(id) = self.table.insert(key, entry.clone()) else {
             return;
         };
         self.gauge();
         let mut sub = Sub {
             id,
-            kind: SubKind::Cancel(m),
+            kind: SubKind::NonInvite(m),
             gens: TimerGens::default(),
             target,
             carrier,
@@ -928,7 +982,7 @@ impl ProxyCore {
             cancel_sent: true,
         };
         self.drive_sub(&mut sub, acts, fx);
-        c.subs.push(sub);
+        subs.push(sub);
     }
 
     /// Sends a response upstream through the server transaction.
@@ -999,16 +1053,29 @@ impl ProxyCore {
 
     /// A response of ours to the call's INVITE (100 without To tag).
     fn local_response(&self, c: &Call, code: u16, reason: &str) -> Option<Bytes> {
-        let msg = Message::parse(&c.invite, &self.limits).ok()?;
+        self.reply_to(&c.invite, c.src, code, reason, Some(&c.to_tag))
+    }
+
+    /// A response of ours to `request` (received from `src`); `to_tag` is
+    /// added to finals when the To has none.
+    fn reply_to(
+        &self,
+        request: &[u8],
+        src: SocketAddr,
+        code: u16,
+        reason: &str,
+        to_tag: Option<&[u8]>,
+    ) -> Option<Bytes> {
+        let msg = Message::parse(request, &self.limits).ok()?;
         let mut out = Vec::with_capacity(msg.headers_end() + 96);
-        let tag = (code > 100).then_some(&c.to_tag[..]);
+        let tag = to_tag.filter(|_| code > 100);
         let has_tag = msg
             .value(HeaderName::To)
             .is_some_and(crate::sip::response::to_has_tag);
         write_response(
             &mut out,
             &msg,
-            c.src,
+            src,
             code,
             reason,
             tag.filter(|_| !has_tag),
@@ -1020,7 +1087,7 @@ impl ProxyCore {
     fn server_call(&self, msg: &Message<'_>) -> Option<(TxId, Arc<Mutex<Call>>)> {
         let key = TxKey::server(msg).ok()?;
         let id = self.table.lookup(&key)?;
-        Some((id, self.table.with(id, |e| e.call.clone())?))
+        Some((id, self.call_of(id)?))
     }
 
     /// A response matching no transaction: relayed by its next Via when our
@@ -1044,12 +1111,6 @@ impl ProxyCore {
             }
         };
         let Some(target) = relay.target else { return };
-        if cseq_method == b"BYE"
-            && (200..300).contains(&status)
-            && self.metrics.dialogs_active.get() > 0
-        {
-            self.metrics.dialogs_active.dec();
-        }
         self.execute(Fx {
             sends: vec![(
                 target.transport,
@@ -1114,8 +1175,10 @@ impl ProxyCore {
     }
 
     fn on_transport_error(self: &Arc<Self>, id: TxId) {
-        let Some(arc) = self.table.with(id, |e| e.call.clone()) else {
-            return;
+        let arc = match self.entry(id) {
+            Some(Entry::Call(arc)) => arc,
+            Some(Entry::Relay(r)) => return self.relay_transport_error(id, &r),
+            None => return,
         };
         let mut fx = Fx::default();
         if let Ok(mut c) = arc.lock() {
@@ -1128,7 +1191,7 @@ impl ProxyCore {
                 let sub = &mut c.subs[si];
                 let acts = match &mut sub.kind {
                     SubKind::Invite(m) => m.on_transport_error(),
-                    SubKind::Cancel(m) => m.on_transport_error(),
+                    SubKind::NonInvite(m) => m.on_transport_error(),
                 };
                 for ev in self.drive_sub(sub, acts, &mut fx) {
                     match ev {
