@@ -15,11 +15,17 @@ use agents::{Msg, Plan, Timers, Transport, Uac, Uas, build_response};
 use common::{Sidecar, admin_addr, metric};
 
 fn config(gw: SocketAddr, t1_ms: u64) -> String {
+    config_on(gw, t1_ms, "127.0.0.1", "")
+}
+
+/// Listeners on `ip` (port 0); `server_extra`: more `[server]` lines.
+fn config_on(gw: SocketAddr, t1_ms: u64, ip: &str, server_extra: &str) -> String {
     format!(
         r#"
 [server]
-listen_udp = ["127.0.0.1:0"]
-listen_tcp = ["127.0.0.1:0"]
+listen_udp = ["{ip}:0"]
+listen_tcp = ["{ip}:0"]
+{server_extra}
 mode = "proxy"
 admin_listen = "127.0.0.1:0"
 
@@ -184,5 +190,43 @@ fn unanswered_bye_gets_408_and_ends_the_dialog() {
         }
     }
     assert!(byes >= 3, "{byes} BYEs reached the callee");
+    common::assert_no_transactions(&sc);
+}
+
+#[test]
+fn wildcard_listener_advertises_the_configured_address() {
+    let uas = Uas::start_with(Transport::Udp, "127.0.0.1", Timers::fast(), |_| {
+        Plan::answer()
+    });
+    let sc = Sidecar::start_with(&config_on(
+        uas.addr(),
+        50,
+        "0.0.0.0",
+        "advertised_ip = \"127.0.0.2\"",
+    ));
+    assert!(sc.udp.ip().is_unspecified(), "{}", sc.udp);
+    let advertised = SocketAddr::from(([127, 0, 0, 2], sc.udp.port()));
+    let uac = Uac::new(Transport::Udp).with_timers(Timers::fast());
+    let to = SocketAddr::from(([127, 0, 0, 1], sc.udp.port()));
+    let mut call = uac.call(to, &format!("sip:15551230002@{to}"));
+    call.invite().unwrap();
+    let fin = call.wait_final().unwrap();
+    assert_eq!(fin.status(), 200, "{}\n{}", fin.text(), sc.log_text());
+    assert_eq!(
+        fin.header_all("Record-Route"),
+        [format!("<sip:{advertised};lr>")]
+    );
+    let inv = &uas.requests_of("INVITE")[0].msg;
+    assert!(
+        inv.header_all("Via")[0].starts_with(&format!("SIP/2.0/UDP {advertised};")),
+        "{}",
+        inv.text()
+    );
+    // The caller's in-dialog requests use the advertised address and are
+    // recognised as sipforge's own Route.
+    call.ack().unwrap();
+    assert_eq!(call.bye().unwrap().status(), 200);
+    assert_eq!(methods(&uas, &call.call_id), ["INVITE", "ACK", "BYE"]);
+    assert_eq!(uas.requests_of("BYE")[0].msg.header_all("Via").len(), 2);
     common::assert_no_transactions(&sc);
 }

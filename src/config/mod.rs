@@ -102,6 +102,12 @@ pub struct ServerConfig {
     /// Our name: `data.routing.server` and the `Server` / `User-Agent` header value.
     #[serde(default = "default_server_name")]
     pub server_name: String,
+    /// Proxy mode: the IP written in Via and Record-Route instead of the
+    /// listeners' own (NAT, or listeners bound to `0.0.0.0`/`::`), same
+    /// family only. Unset: the bound address; a wildcard becomes the
+    /// address of the interface holding the default route.
+    #[serde(default)]
+    pub advertised_ip: Option<std::net::IpAddr>,
     /// Threads running routing scripts, 1..=256. Default: one per CPU core.
     #[serde(default)]
     pub script_workers: Option<usize>,

@@ -45,6 +45,7 @@ impl fmt::Display for Transport {
 }
 
 pub mod outbound;
+pub mod resolve;
 mod tcp;
 mod udp;
 
@@ -76,6 +77,7 @@ pub struct Listeners {
     tcp: Vec<tokio::net::TcpListener>,
     tcp_max_connections: usize,
     tcp_idle: std::time::Duration,
+    advertised_ip: Option<std::net::IpAddr>,
 }
 
 impl Listeners {
@@ -102,6 +104,7 @@ impl Listeners {
         Ok(Listeners {
             udp,
             tcp,
+            advertised_ip: config.server.advertised_ip,
             tcp_max_connections: config.sip.tcp_max_connections,
             tcp_idle: std::time::Duration::from_secs(config.sip.tcp_idle_timeout_secs),
         })
@@ -133,8 +136,12 @@ impl Listeners {
         // Via/Record-Route and recognises its own Routes) before any message
         // can arrive.
         for (t, a) in self.local_addrs() {
-            pipeline.add_local(t, a);
             info!("listening on {t} {a}");
+            let adv = advertised_addr(a, self.advertised_ip);
+            if adv != a {
+                info!("{t} {a} advertised as {adv} in Via and Record-Route");
+            }
+            pipeline.add_local(t, adv);
         }
         let outbound = Arc::new(Outbound::new(
             &self.udp,
@@ -159,5 +166,77 @@ impl Listeners {
         }
         shutdown.await;
         tasks.abort_all();
+    }
+}
+
+/// The address proxy mode writes in Via and Record-Route for a listener
+/// bound to `bound`: `advertised` (same IP family) when configured — a
+/// listener behind NAT or bound to a wildcard — else the bound address; a
+/// wildcard (`0.0.0.0`, `::`) without one becomes the address of the
+/// interface holding the default route (the loopback address when there is
+/// none, with a warning).
+pub fn advertised_addr(bound: SocketAddr, advertised: Option<std::net::IpAddr>) -> SocketAddr {
+    if let Some(ip) = advertised.filter(|ip| ip.is_ipv4() == bound.is_ipv4()) {
+        return SocketAddr::new(ip, bound.port());
+    }
+    if !bound.ip().is_unspecified() {
+        return bound;
+    }
+    let (any, probe): (SocketAddr, SocketAddr) = if bound.is_ipv4() {
+        (([0, 0, 0, 0], 0).into(), ([192, 0, 2, 1], 9).into())
+    } else {
+        (
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+            (
+                "2001:db8::1"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap_or(std::net::Ipv6Addr::LOCALHOST),
+                9,
+            )
+                .into(),
+        )
+    };
+    // A connected UDP socket learns its source address from the routing
+    // table; nothing is sent.
+    let detected = std::net::UdpSocket::bind(any)
+        .and_then(|s| s.connect(probe).map(|_| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_unspecified());
+    let ip = detected.unwrap_or_else(|| {
+        let lo = if bound.is_ipv4() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+        };
+        tracing::warn!(%bound, "no address to advertise for a wildcard listener; using {lo} (set server.advertised_ip)");
+        lo
+    });
+    SocketAddr::new(ip, bound.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised_addr;
+    use std::net::SocketAddr;
+
+    #[test]
+    fn advertised_addresses() {
+        let a: SocketAddr = "10.0.0.5:5060".parse().unwrap();
+        assert_eq!(advertised_addr(a, None), a);
+        let public = "203.0.113.7".parse().ok();
+        assert_eq!(
+            advertised_addr(a, public),
+            "203.0.113.7:5060".parse().unwrap()
+        );
+        // Another family's advertised address does not apply.
+        let v6: SocketAddr = "[::1]:5070".parse().unwrap();
+        assert_eq!(advertised_addr(v6, public), v6);
+        // A wildcard becomes a concrete address, same port.
+        let any: SocketAddr = "0.0.0.0:5080".parse().unwrap();
+        let got = advertised_addr(any, None);
+        assert!(!got.ip().is_unspecified() && got.is_ipv4(), "{got}");
+        assert_eq!(got.port(), 5080);
     }
 }

@@ -53,8 +53,6 @@ pub const ATTEMPT_TIMER: TimerKind = TimerKind::F;
 pub const CANCEL_GUARD: TimerKind = TimerKind::E;
 /// Most egress attempts one call makes (routes beyond are ignored).
 pub const MAX_ATTEMPTS: usize = 16;
-/// How long resolving one gateway host name may take.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 mod relay;
 
@@ -156,6 +154,7 @@ pub struct ProxyCore {
     timers: Timers,
     table: TxTable<Entry>,
     dialogs: Dialogs,
+    resolver: crate::transport::resolve::Resolver,
     branches: BranchGen,
     metrics: Arc<Metrics>,
     limits: Limits,
@@ -201,6 +200,7 @@ impl ProxyCore {
             timers,
             table: TxTable::new(p.max_transactions),
             dialogs: Dialogs::new(p.max_dialogs, Duration::from_secs(p.dialog_idle_timeout_s)),
+            resolver: crate::transport::resolve::Resolver::new(),
             branches: BranchGen::new(),
             metrics,
             limits,
@@ -391,7 +391,7 @@ impl ProxyCore {
         spawn(async move {
             let mut resolved = Vec::with_capacity(routes.len());
             for r in &routes {
-                resolved.push(resolve(&r.gateway).await);
+                resolved.push(me.resolver.resolve(&r.gateway).await);
             }
             let Some(arc) = me.call_of(id) else {
                 return;
@@ -1205,17 +1205,5 @@ impl ProxyCore {
             }
         }
         self.execute(fx);
-    }
-}
-
-/// A gateway `host:port` as a socket address: IP literals directly, host
-/// names through the system resolver (first address; no cache yet).
-async fn resolve(gateway: &str) -> Option<SocketAddr> {
-    if let Ok(a) = gateway.parse::<SocketAddr>() {
-        return Some(a);
-    }
-    match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(gateway)).await {
-        Ok(Ok(mut addrs)) => addrs.next(),
-        _ => None,
     }
 }

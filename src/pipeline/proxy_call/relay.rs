@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tracing::debug;
 
-use super::{Entry, Event, Fx, ProxyCore, Sub, SubKind, resolve, spawn, tx_transport};
+use super::{Entry, Event, Fx, ProxyCore, Sub, SubKind, spawn, tx_transport};
 use crate::sip::proxy::{forward_routed, loose_route, relay_response};
 use crate::sip::{Message, reason_phrase};
 use crate::transaction::{
@@ -187,7 +187,7 @@ impl ProxyCore {
             match next {
                 NextHop::Addr(a) => send(a, &me),
                 NextHop::Name(h) => spawn(async move {
-                    if let Some(a) = resolve(&h).await {
+                    if let Some(a) = me.resolver.resolve(&h).await {
                         send(a, &me);
                     }
                 }),
@@ -262,7 +262,7 @@ impl ProxyCore {
             NextHop::Name(h) => {
                 let me = self.clone();
                 spawn(async move {
-                    match resolve(&h).await {
+                    match me.resolver.resolve(&h).await {
                         Some(a) => {
                             me.relay_start(id, &arc, (out, a), bytes, branch.as_str(), &method)
                         }
