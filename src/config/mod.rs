@@ -189,6 +189,11 @@ pub struct ProxyConfig {
     /// later requests get 481), s, 60..=604800. Default 43200 (12 h, as
     /// Kamailio's dialog module).
     pub dialog_idle_timeout_s: u64,
+    /// How long a finished transaction is kept to absorb retransmissions
+    /// (RFC 3261 timers D and J on UDP, RFC 6026 timers L and M), ms,
+    /// 100..=64000. The RFCs say 64·T1 (32 s); the default is 5000, like
+    /// Kamailio's wait timer, so that the table holds ~5 s of calls, not 32.
+    pub linger_ms: u64,
     /// RFC 3261 T1 (RTT estimate), ms, 50..=5000. Default 500.
     pub t1_ms: u64,
     /// RFC 3261 T2 (largest retransmit interval), ms, >= t1_ms, ..=60000. Default 4000.
@@ -208,6 +213,7 @@ impl Default for ProxyConfig {
             max_transactions: 200_000,
             max_dialogs: 200_000,
             dialog_idle_timeout_s: 43_200,
+            linger_ms: 5000,
             t1_ms: 500,
             t2_ms: 4000,
             t4_ms: 5000,

@@ -286,7 +286,7 @@ fn validate_proxy(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
             }
         }
     }
-    let checks: [(&str, u64, u64, u64); 8] = [
+    let checks: [(&str, u64, u64, u64); 9] = [
         ("attempt_timeout_ms", p.attempt_timeout_ms, 100, 32_000),
         ("ring_timeout_ms", p.ring_timeout_ms, 1000, 600_000),
         (
@@ -302,6 +302,7 @@ fn validate_proxy(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
             60,
             604_800,
         ),
+        ("linger_ms", p.linger_ms, 100, 64_000),
         ("t1_ms", p.t1_ms, 50, 5000),
         ("t2_ms", p.t2_ms, p.t1_ms, 60_000),
         ("t4_ms", p.t4_ms, 100, 60_000),

@@ -179,7 +179,7 @@ impl InviteClient {
                 self.state = S::Accepted;
                 self.cancel_request_timers(&mut out);
                 out.push(Action::PassUp(raw));
-                let m = self.core.timers.t1x64();
+                let m = self.core.timers.linger;
                 self.core.start(TimerKind::M, m, &mut out);
             }
             (S::Accepted, 200..=299) => out.push(Action::PassUp(raw)),

@@ -110,6 +110,10 @@ pub struct Timers {
     pub timer_d: Duration,
     /// Default for timer C, the proxy's per-attempt timer (3 min, §16.6 step 11).
     pub timer_c: Duration,
+    /// How long a finished transaction lingers to absorb retransmissions:
+    /// timers J (UDP), L and M. RFC 3261/6026 say 64·T1 (the default here);
+    /// the proxy may shorten it (`proxy.linger_ms`).
+    pub linger: Duration,
 }
 
 impl Default for Timers {
@@ -120,12 +124,13 @@ impl Default for Timers {
             t4: Duration::from_secs(5),
             timer_d: Duration::from_secs(32),
             timer_c: Duration::from_secs(180),
+            linger: Duration::from_secs(32),
         }
     }
 }
 
 impl Timers {
-    /// `64 * T1`: timers B, F, H, J (UDP), L and M.
+    /// `64 * T1`: timers B, F and H.
     pub fn t1x64(&self) -> Duration {
         self.t1 * 64
     }

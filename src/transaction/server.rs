@@ -111,7 +111,7 @@ impl InviteServer {
                 self.final_status = Some(status);
                 self.state = InviteServerState::Accepted;
                 out.push(Action::Send(response));
-                let l = self.core.timers.t1x64();
+                let l = self.core.timers.linger;
                 self.core.start(TimerKind::L, l, &mut out);
             }
             (InviteServerState::Proceeding, 300..=699) => {
@@ -245,7 +245,7 @@ impl NonInviteServer {
                 self.last = Some(response.clone());
                 out.push(Action::Send(response));
                 let j = if self.core.unreliable() {
-                    self.core.timers.t1x64()
+                    self.core.timers.linger
                 } else {
                     Duration::ZERO
                 };

@@ -191,9 +191,10 @@ impl ProxyCore {
             t1,
             t2: Duration::from_millis(p.t2_ms),
             t4: Duration::from_millis(p.t4_ms),
-            // 64·T1: 32 s at the default T1, shorter with a shorter T1.
-            timer_d: t1 * 64,
+            // Timers D, J, L and M: how long finished transactions linger.
+            timer_d: Duration::from_millis(p.linger_ms),
             timer_c: Duration::from_millis(p.ring_timeout_ms),
+            linger: Duration::from_millis(p.linger_ms),
         };
         ProxyCore {
             cfg: p.clone(),
