@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use common::{admin_addr, header_values, invite, metric, status};
 use proxy_udp::{
-    call, first_line, hop_request, in_dialog, is_request, recv_req, recv_status, recv_until,
-    response, setup, setup_with, text,
+    call, first_line, hang_up, hop_request, in_dialog, is_request, recv_req, recv_status,
+    recv_until, response, setup, setup_with, text,
 };
 
 #[test]
@@ -137,6 +137,7 @@ fn failover_503_then_200_on_the_second_carrier() {
         .send_to(&in_dialog("ACK", 1, &ok, local, "fo1ack"), s.sc.udp)
         .unwrap();
     recv_req(&s, &s.uas2, "ACK");
+    hang_up(&s, &ok, &s.uas2);
     common::assert_no_transactions(&s.sc);
     let admin = admin_addr(&s.sc);
     assert_eq!(
@@ -165,6 +166,7 @@ fn silent_carrier_times_out_and_the_next_answers() {
         .send_to(&in_dialog("ACK", 1, &ok, local, "to1ack"), s.sc.udp)
         .unwrap();
     recv_req(&s, &s.uas2, "ACK");
+    hang_up(&s, &ok, &s.uas2);
     common::assert_no_transactions(&s.sc);
     let admin = admin_addr(&s.sc);
     assert_eq!(

@@ -85,30 +85,35 @@ pub fn after_attempt(
 /// element think *we* are overloaded).
 #[derive(Debug, Default, Clone)]
 pub struct BestResponse {
-    /// Index (into the caller's list of stored responses) and code.
-    best: Option<(usize, u16)>,
+    /// Index (into the caller's list of stored responses), code, and whether
+    /// it was received (not our own 408/503 for a timeout or transport error).
+    best: Option<(usize, u16, bool)>,
     count: usize,
 }
 
 impl BestResponse {
-    /// Records the `index`-th final response with status `code`.
-    pub fn offer(&mut self, index: usize, code: u16) {
+    /// Records the `index`-th final response with status `code`;
+    /// `received`: a carrier's answer (within a class it beats our own
+    /// 408/503 for a timeout or transport error: a 486 says more than our
+    /// 408).
+    pub fn offer(&mut self, index: usize, code: u16, received: bool) {
         self.count += 1;
         let better = match self.best {
             None => true,
-            Some((_, cur)) => {
+            Some((_, cur, cur_received)) => {
                 let (c, n) = (cur / 100, code / 100);
-                c != 6 && (n == 6 || n < c)
+                (c != 6 && (n == 6 || n < c)) || (n == c && received && !cur_received)
             }
         };
         if better {
-            self.best = Some((index, code));
+            self.best = Some((index, code, received));
         }
     }
 
     /// The chosen response: (index, the code to send upstream).
     pub fn chosen(&self) -> Option<(usize, u16)> {
-        self.best.map(|(i, c)| (i, if c == 503 { 500 } else { c }))
+        self.best
+            .map(|(i, c, _)| (i, if c == 503 { 500 } else { c }))
     }
 
     /// How many final responses were offered.
@@ -159,7 +164,7 @@ mod tests {
         let pick = |codes: &[u16]| {
             let mut b = BestResponse::default();
             for (i, &c) in codes.iter().enumerate() {
-                b.offer(i, c);
+                b.offer(i, c, true);
             }
             b.chosen()
         };
@@ -170,6 +175,16 @@ mod tests {
         assert_eq!(pick(&[486, 600, 404, 603]), Some((1, 600)));
         assert_eq!(pick(&[302, 486]), Some((0, 302)));
         assert_eq!(pick(&[500, 408]), Some((1, 408)));
+        // Our own 408 (timeout) loses to a carrier's 4xx, not the other way.
+        let mut b = BestResponse::default();
+        b.offer(0, 408, false);
+        b.offer(1, 486, true);
+        b.offer(2, 404, true);
+        assert_eq!(b.chosen(), Some((1, 486)));
+        let mut b = BestResponse::default();
+        b.offer(0, 486, true);
+        b.offer(1, 408, false);
+        assert_eq!(b.chosen(), Some((0, 486)));
         assert_eq!(AttemptEnd::RingTimeout.code(), 408);
         assert_eq!(AttemptEnd::TransportError.metric_label(), "transport_error");
     }

@@ -281,3 +281,26 @@ pub fn call(s: &Setup, id: &str) -> Vec<u8> {
     );
     inv
 }
+
+/// The caller (after its ACK) hangs up a call `callee` answered with `ok`:
+/// BYE through sipforge, 200 from the callee, 200 back at the caller.
+pub fn hang_up(s: &Setup, ok: &[u8], callee: &UdpSocket) {
+    let local = s.uac.local_addr().unwrap();
+    s.uac
+        .send_to(&in_dialog("BYE", 2, ok, local, "hangup"), s.sc.udp)
+        .unwrap();
+    let (bye, from) = recv_req(s, callee, "BYE");
+    let tag = header_values(ok, "To")[0]
+        .rsplit("tag=")
+        .next()
+        .unwrap()
+        .to_string();
+    let uas = callee.local_addr().unwrap();
+    callee
+        .send_to(&response(&bye, 200, "OK", &tag, uas), from)
+        .unwrap();
+    recv_until(&s.uac, Duration::from_secs(3), |m| {
+        is_response(m, 200, "BYE")
+    })
+    .expect("200 for the BYE relayed to the caller");
+}

@@ -51,6 +51,8 @@ pub const ATTEMPT_TIMER: TimerKind = TimerKind::F;
 /// After a CANCEL from upstream: answer 487 ourselves when the downstream
 /// 487 does not come; armed on the server INVITE's id (which never uses E).
 pub const CANCEL_GUARD: TimerKind = TimerKind::E;
+/// Why an attempt could not start when the transaction table is full.
+const TABLE_FULL: &str = "transaction table full";
 /// Most egress attempts one call makes (routes beyond are ignored).
 pub const MAX_ATTEMPTS: usize = 16;
 
@@ -600,7 +602,9 @@ impl ProxyCore {
         fx: &mut Fx,
     ) {
         let current = c.current == Some(si);
-        if kind == ATTEMPT_TIMER {
+        // Timer F is the attempt timer on an INVITE; on a CANCEL it is the
+        // CANCEL's own timeout (§17.1.2.2) and goes to its machine.
+        if kind == ATTEMPT_TIMER && matches!(c.subs[si].kind, SubKind::Invite(_)) {
             if current && !self.sub_provisional(c, si) {
                 c.subs[si].abandoned = true;
                 self.end_attempt(arc, c, AttemptEnd::Timeout, None, fx);
@@ -754,7 +758,8 @@ impl ProxyCore {
     fn record(&self, c: &mut Call, end: AttemptEnd, response: Option<(u16, Bytes)>) {
         let idx = c.finals.len();
         c.finals.push(response);
-        c.best.offer(idx, end.code());
+        c.best
+            .offer(idx, end.code(), matches!(end, AttemptEnd::Final(_)));
     }
 
     fn after(&self, arc: &Arc<Mutex<Call>>, c: &mut Call, end: AttemptEnd, fx: &mut Fx) {
@@ -780,6 +785,15 @@ impl ProxyCore {
             }
             match self.launch(arc, c, fx) {
                 Ok(()) => return,
+                Err((_, TABLE_FULL)) => {
+                    // We are the overloaded element (§21.5.4): our own 503,
+                    // not a downstream one (which §16.7 would turn into 500).
+                    warn!("proxy transaction table full; call answered 503");
+                    if let Some(b) = self.local_response(c, 503, "Service Unavailable") {
+                        self.server_send(c, 503, b, fx);
+                    }
+                    return;
+                }
                 Err((carrier, why)) => {
                     debug!(%carrier, why, "attempt not started");
                     self.count_attempt(&carrier, &AttemptEnd::TransportError.metric_label());
@@ -871,7 +885,7 @@ impl ProxyCore {
             InviteClient::start(Bytes::from(bytes), tx_transport(transport), self.timers);
         let c_acts = client.arm_timer_c(Duration::from_millis(self.cfg.ring_timeout_ms), false);
         let Ok(id) = self.table.insert(key, Entry::Call(arc.clone())) else {
-            return fail("transaction table full");
+            return fail(TABLE_FULL);
         };
         self.gauge();
         let mut sub = Sub {
