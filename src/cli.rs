@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::admin::Admin;
 use crate::config::Config;
@@ -224,9 +225,9 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             pipeline.clone(),
         ));
         info!(config = %config.source, mode = ?config.server.mode, customers = config.customers.len(), "sipforge starting");
-        listeners
-            .serve(pipeline, shutdown(signals.term, signals.int))
-            .await;
+        let grace = Duration::from_secs(config.server.shutdown_grace_s);
+        let drain = drain(signals.term, signals.int, pipeline.clone(), grace);
+        listeners.serve(pipeline, drain).await;
         info!("sipforge stopped");
         ExitCode::SUCCESS
     })
@@ -269,10 +270,32 @@ async fn reload_scripts_on_sighup(mut hup: Signal, config: Config, pipeline: Arc
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown(mut term: Signal, mut int: Signal) {
+/// Graceful shutdown: resolves once a SIGTERM or SIGINT has come and the
+/// pipeline has drained — new INVITEs refused with 503 + Retry-After,
+/// transactions in progress finished — or `grace` has passed, or a second
+/// signal came.
+async fn drain(mut term: Signal, mut int: Signal, pipeline: Arc<Pipeline>, grace: Duration) {
     tokio::select! {
-        _ = int.recv() => info!("SIGINT received, shutting down"),
-        _ = term.recv() => info!("SIGTERM received, shutting down"),
+        _ = int.recv() => info!("SIGINT received, draining"),
+        _ = term.recv() => info!("SIGTERM received, draining"),
+    }
+    pipeline.start_drain(grace.as_secs().max(1));
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        let busy = pipeline.busy();
+        if busy == 0 {
+            info!("drained: no transactions left");
+            return;
+        }
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                warn!(transactions = busy, "grace period over; stopping with transactions left");
+                return;
+            }
+            _ = int.recv() => { warn!("second signal: stopping now"); return; }
+            _ = term.recv() => { warn!("second signal: stopping now"); return; }
+        }
     }
 }

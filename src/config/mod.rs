@@ -115,6 +115,15 @@ pub struct ServerConfig {
     /// calls are refused with 503 at once. Default 1024.
     #[serde(default = "default_script_queue")]
     pub script_queue: usize,
+    /// On SIGTERM/SIGINT: new INVITEs get 503 (Retry-After) while
+    /// transactions in progress finish, for at most this many seconds,
+    /// 0..=3600. Default 30.
+    #[serde(default = "default_shutdown_grace_s")]
+    pub shutdown_grace_s: u64,
+}
+
+fn default_shutdown_grace_s() -> u64 {
+    30
 }
 
 fn default_script_queue() -> usize {

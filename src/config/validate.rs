@@ -191,6 +191,12 @@ fn validate_server(cfg: &Config, at: &KeyPath) -> Result<(), Failure> {
             format!("{} is out of range; allowed 0..=1000000", s.script_queue),
         ));
     }
+    if s.shutdown_grace_s > 3600 {
+        return Err((
+            at.key("shutdown_grace_s"),
+            format!("{} is out of range; allowed 0..=3600", s.shutdown_grace_s),
+        ));
+    }
     let env = &s.admin_token_env;
     let env_ok = env
         .bytes()

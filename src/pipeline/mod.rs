@@ -73,6 +73,46 @@ struct PendingAnswer {
     call_id: String,
     /// Proxy mode: the call's server transaction (answers go through it).
     proxy_tx: Option<crate::transaction::TxId>,
+    /// The configuration generation the call started on (`customer` indexes it).
+    live: Arc<Live>,
+}
+
+/// What a configuration reload replaces as one: routes, customers, scripts.
+/// A message is handled on one generation from start to end (a call whose
+/// script runs keeps it), so a reload never mixes old and new state.
+pub struct Live {
+    router: Arc<Router>,
+    customers: Arc<Vec<CustomerRt>>,
+    scripts: Arc<ScriptSet>,
+}
+
+impl Live {
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    pub fn scripts(&self) -> &Arc<ScriptSet> {
+        &self.scripts
+    }
+}
+
+fn customers_rt(config: &Config) -> Vec<CustomerRt> {
+    config
+        .customers
+        .iter()
+        .map(|c| CustomerRt {
+            vars: Arc::new(c.vars.clone()),
+            ctx: CallCtx {
+                customer_id: Arc::from(c.id.as_str()),
+                secrets: Arc::new(c.secrets.clone()),
+            },
+            limits: script::Limits {
+                timeout: std::time::Duration::from_millis(c.timeout_ms),
+                memory_bytes: c.script_memory_mb as usize * 1024 * 1024,
+            },
+            timeout_action: c.timeout_action.clone(),
+        })
+        .collect()
 }
 
 /// Per-customer settings the script stage needs, prepared once.
@@ -85,20 +125,38 @@ struct CustomerRt {
 
 /// The request handler shared by every transport task.
 pub struct Pipeline {
-    router: Router,
+    live: ArcSwap<Live>,
     limits: Limits,
     tag_key: RandomState,
     server_name: String,
     server_header: Vec<u8>,
     metrics: Arc<Metrics>,
-    customers: Vec<CustomerRt>,
-    scripts: ArcSwap<ScriptSet>,
     engine: Option<Arc<Engine>>,
     /// Where proxy mode sends requests and relayed responses (set by the
     /// transports when they start serving).
     outbound: std::sync::OnceLock<Arc<crate::transport::Outbound>>,
     /// Proxy mode's call core (`server.mode = "proxy"`); `None` in redirect mode.
     proxy: Option<Arc<proxy_call::ProxyCore>>,
+    /// Shutting down: new INVITEs get 503 with this Retry-After (seconds).
+    draining: std::sync::OnceLock<String>,
+    /// Calls whose scripts are running (a drain waits for their answers).
+    scripts_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a call in [`Pipeline::scripts_in_flight`] while it lives.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(n: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+        n.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        InFlight(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl Pipeline {
@@ -118,6 +176,26 @@ impl Pipeline {
         }
     }
 
+    /// Graceful shutdown begins: new INVITEs are refused with 503 and
+    /// `Retry-After: retry_after_s`; everything else (ACK, CANCEL, BYE,
+    /// responses, transactions in progress) goes on.
+    pub fn start_drain(&self, retry_after_s: u64) {
+        let _ = self.draining.set(retry_after_s.to_string());
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.get().is_some()
+    }
+
+    /// Work that a graceful shutdown waits for: proxy transactions held
+    /// and calls whose scripts are still running.
+    pub fn busy(&self) -> usize {
+        self.proxy.as_ref().map_or(0, |p| p.transactions())
+            + self
+                .scripts_in_flight
+                .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Proxy mode's call core, if in proxy mode.
     pub fn proxy(&self) -> Option<&Arc<proxy_call::ProxyCore>> {
         self.proxy.as_ref()
@@ -129,31 +207,19 @@ impl Pipeline {
     }
 
     pub fn new(config: &Config, router: Router, metrics: Arc<Metrics>) -> Pipeline {
-        let customers = config
-            .customers
-            .iter()
-            .map(|c| CustomerRt {
-                vars: Arc::new(c.vars.clone()),
-                ctx: CallCtx {
-                    customer_id: Arc::from(c.id.as_str()),
-                    secrets: Arc::new(c.secrets.clone()),
-                },
-                limits: script::Limits {
-                    timeout: std::time::Duration::from_millis(c.timeout_ms),
-                    memory_bytes: c.script_memory_mb as usize * 1024 * 1024,
-                },
-                timeout_action: c.timeout_action.clone(),
-            })
-            .collect();
         Pipeline {
-            router,
+            live: ArcSwap::from_pointee(Live {
+                router: Arc::new(router),
+                customers: Arc::new(customers_rt(config)),
+                scripts: Arc::new(ScriptSet::default()),
+            }),
             limits: limits_of(config),
             tag_key: RandomState::new(),
             server_name: config.server.server_name.clone(),
-            customers,
-            scripts: ArcSwap::from_pointee(ScriptSet::default()),
             engine: None,
             outbound: std::sync::OnceLock::new(),
+            draining: std::sync::OnceLock::new(),
+            scripts_in_flight: std::sync::atomic::AtomicUsize::new(0),
             proxy: (config.server.mode == crate::config::Mode::Proxy).then(|| {
                 Arc::new(proxy_call::ProxyCore::new(
                     config,
@@ -174,14 +240,36 @@ impl Pipeline {
     /// Runs routing scripts on `engine`, starting with `scripts`.
     pub fn with_scripts(mut self, engine: Arc<Engine>, scripts: ScriptSet) -> Pipeline {
         self.engine = Some(engine);
-        self.scripts = ArcSwap::from_pointee(scripts);
+        self.swap_scripts(scripts);
         self
     }
 
     /// Activates a new script set for new calls; calls in flight finish on
     /// the set they started with.
     pub fn swap_scripts(&self, scripts: ScriptSet) {
-        self.scripts.store(Arc::new(scripts));
+        let scripts = Arc::new(scripts);
+        self.live.rcu(|l| Live {
+            router: l.router.clone(),
+            customers: l.customers.clone(),
+            scripts: scripts.clone(),
+        });
+    }
+
+    /// A reloaded configuration's routes, customers and scripts, active for
+    /// new messages at once (SIGHUP, `POST /api/v1/reload`). Listeners,
+    /// mode, `[sip]`, `[proxy]` and the script pool keep their startup
+    /// values (they need a restart).
+    pub fn reload(&self, config: &Config, router: Router, scripts: ScriptSet) {
+        self.live.store(Arc::new(Live {
+            router: Arc::new(router),
+            customers: Arc::new(customers_rt(config)),
+            scripts: Arc::new(scripts),
+        }));
+    }
+
+    /// The generation new messages are handled on.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.load_full()
     }
 
     pub fn limits(&self) -> &Limits {
@@ -219,7 +307,7 @@ impl Pipeline {
                     data,
                     pending,
                 } = *call;
-                let c = &self.customers[pending.customer];
+                let c = &pending.live.customers[pending.customer];
                 let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
                 self.finish_script(&pending, report)
             }
@@ -229,6 +317,7 @@ impl Pipeline {
     /// Runs a call's scripts on the engine's pool and answers it. A full
     /// pool is answered with 503 at once.
     pub async fn run_script(&self, call: Box<ScriptCall>) -> Option<Reply> {
+        let _in_flight = InFlight::new(&self.scripts_in_flight);
         let Some(engine) = self.engine.as_ref() else {
             // Proxy mode: the call's server transaction must still end.
             if call.pending.proxy_tx.is_some() {
@@ -241,14 +330,14 @@ impl Pipeline {
             data,
             pending,
         } = *call;
-        let c = &self.customers[pending.customer];
+        let c = &pending.live.customers[pending.customer];
         let run = engine
             .run(chain, data, c.ctx.clone(), c.limits, false)
             .await;
         match run {
             Ok(report) => self.finish_script(&pending, report),
             Err(_) => {
-                self.count(pending.customer, "overloaded");
+                self.count(&pending.live, pending.customer, "overloaded");
                 warn!(customer = %c.ctx.customer_id, "script engine overloaded; call refused with 503");
                 self.answer_call(&pending, 503, "Service Unavailable", &[])
             }
@@ -257,7 +346,7 @@ impl Pipeline {
 
     /// Re-reads the request a script ran for and answers it with the outcome.
     fn finish_script(&self, call: &PendingAnswer, report: RunReport) -> Option<Reply> {
-        let c = &self.customers[call.customer];
+        let c = &call.live.customers[call.customer];
         for line in &report.console {
             debug!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script: {line}");
         }
@@ -265,25 +354,25 @@ impl Pipeline {
             outcome = %report.outcome, elapsed_us = report.elapsed.as_micros() as u64, "script ran");
         match report.outcome {
             Outcome::Continue(data) if data.egress.is_empty() => {
-                self.count(call.customer, "no_route");
+                self.count(&call.live, call.customer, "no_route");
                 self.answer_call(call, 404, "Not Found", &[])
             }
             Outcome::Continue(data) if call.proxy_tx.is_some() => {
-                self.count(call.customer, "proxied");
+                self.count(&call.live, call.customer, "proxied");
                 if let (Some(p), Some(id)) = (&self.proxy, call.proxy_tx) {
                     p.begin(id, data.egress, data.headers, data.remove_headers);
                 }
                 None
             }
             Outcome::Continue(data) => {
-                self.count(call.customer, "redirected");
+                self.count(&call.live, call.customer, "redirected");
                 let contacts = redirect::contacts(&data.egress, &data.headers);
                 let extra: Vec<(&str, &[u8])> =
                     contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
                 self.answer_call(call, 302, "Moved Temporarily", &extra)
             }
             Outcome::Reject { code, reason } => {
-                self.count(call.customer, "rejected");
+                self.count(&call.live, call.customer, "rejected");
                 self.answer_call(call, code, &reason, &[])
             }
             Outcome::Timeout | Outcome::MemoryExceeded => {
@@ -292,22 +381,22 @@ impl Pipeline {
                 } else {
                     "memory"
                 };
-                self.count(call.customer, kind);
+                self.count(&call.live, call.customer, kind);
                 warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script stopped: {}", report.outcome);
                 self.answer_call(call, c.timeout_action.code, &c.timeout_action.reason, &[])
             }
             Outcome::Failed { message } => {
-                self.count(call.customer, "script_error");
+                self.count(&call.live, call.customer, "script_error");
                 warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script failed: {message}");
                 self.answer_call(call, 500, "Server Internal Error", &[])
             }
         }
     }
 
-    fn count(&self, customer: usize, outcome: &str) {
+    fn count(&self, live: &Live, customer: usize, outcome: &str) {
         self.metrics
             .routing
-            .with_label_values(&[self.router.customer_id(customer), outcome])
+            .with_label_values(&[live.router.customer_id(customer), outcome])
             .inc();
     }
 
@@ -330,6 +419,7 @@ impl Pipeline {
             src: call.src,
             transport: call.transport,
             known: Some(call.customer),
+            live: call.live.clone(),
         };
         self.reply(&ctx, Some(&req), code, reason, extra)
     }
@@ -361,11 +451,13 @@ impl Pipeline {
             debug!(%src, status = msg.status(), "dropped stray response");
             return Step::Done(None);
         }
+        let live = self.live.load_full();
         let ctx = Ctx {
             msg: &msg,
             src,
             transport,
-            known: self.router.customer_for(src.ip()),
+            known: live.router.customer_for(src.ip()),
+            live: live.clone(),
         };
         let req = match validate_request(&msg) {
             Ok(r) => r,
@@ -412,11 +504,13 @@ impl Pipeline {
         {
             return None;
         }
+        let live = self.live.load_full();
         let ctx = Ctx {
             msg: &msg,
             src,
             transport,
-            known: self.router.customer_for(src.ip()),
+            known: live.router.customer_for(src.ip()),
+            live: live.clone(),
         };
         self.reply(&ctx, None, code, reason, &[])
     }
@@ -463,6 +557,9 @@ impl Pipeline {
             // sipforge holds no dialogs in redirect mode.
             return done(481, reason_phrase(481), &[]);
         }
+        if let (Method::Known(M::Invite), Some(retry)) = (req.method, self.draining.get()) {
+            return done(503, "Service Unavailable", &[("Retry-After", retry.as_bytes())]);
+        }
         match req.method {
             Method::Known(M::Invite) => self.route_invite(ctx, req, customer),
             Method::Known(M::Options) => done(
@@ -492,7 +589,8 @@ impl Pipeline {
     }
 
     fn route_invite(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, customer: usize) -> Step {
-        let customer_id = self.router.customer_id(customer);
+        let live = &ctx.live;
+        let customer_id = live.router.customer_id(customer);
         let user = req
             .ruri
             .user
@@ -505,8 +603,8 @@ impl Pipeline {
             .user
             .map(String::from_utf8_lossy)
             .unwrap_or(Cow::Borrowed(""));
-        let route = self.router.route(customer, &dest, &cli);
-        let scripts = self.scripts.load();
+        let route = live.router.route(customer, &dest, &cli);
+        let scripts = &live.scripts;
         if scripts.has_chain(customer) {
             // The scripts may add, reorder or drop routes: they run even
             // when no prefix matched.
@@ -532,12 +630,13 @@ impl Pipeline {
                     customer,
                     call_id: data.routing.call_id.clone(),
                     proxy_tx,
+                    live: live.clone(),
                 },
                 data,
             }));
         }
         let Some(route) = route.filter(|r| !r.egress.is_empty()) else {
-            self.count(customer, "no_route");
+            self.count(live, customer, "no_route");
             debug!(call_id = %String::from_utf8_lossy(req.call_id), customer = customer_id, dest = %dest, "no route");
             return Step::Done(self.reply(ctx, Some(req), 404, "Not Found", &[]));
         };
@@ -546,11 +645,11 @@ impl Pipeline {
                 Ok(id) => id,
                 Err(e) => return self.open_failed(ctx, req, e),
             };
-            self.count(customer, "proxied");
+            self.count(live, customer, "proxied");
             p.begin(id, route.egress, Vec::new(), Vec::new());
             return Step::Done(None);
         }
-        self.count(customer, "redirected");
+        self.count(live, customer, "redirected");
         debug!(
             call_id = %String::from_utf8_lossy(req.call_id),
             customer = customer_id,
@@ -668,7 +767,7 @@ impl Pipeline {
         let time_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        let c = &self.customers[customer];
+        let c = &ctx.live.customers[customer];
         CallData {
             routing: script::Routing {
                 call_id: text(req.call_id),
@@ -763,6 +862,7 @@ struct Ctx<'m, 'a> {
     src: SocketAddr,
     transport: Transport,
     known: Option<usize>,
+    live: Arc<Live>,
 }
 
 /// A display name as text: quotes removed and quoted-pairs resolved.

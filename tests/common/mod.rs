@@ -89,15 +89,25 @@ impl Sidecar {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sends SIGTERM and waits (up to 10 s) for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
+    /// Sends a signal (`"TERM"`, `"INT"`, `"HUP"`) to the process.
+    pub fn signal(&self, sig: &str) {
         let pid = self.child.id().to_string();
         let ok = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([&format!("-{sig}"), &pid])
             .status()
             .expect("kill");
         assert!(ok.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
+    }
+
+    /// Sends SIGTERM and waits (up to 10 s) for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(10))
+    }
+
+    /// Waits up to `within` (a liveness bound) for the process to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 // The log reader ends at EOF: join it so the log is complete.
@@ -108,7 +118,8 @@ impl Sidecar {
             }
             assert!(
                 Instant::now() < deadline,
-                "sipforge did not exit after SIGTERM"
+                "sipforge did not exit within {within:?}; log:\n{}",
+                self.log_text()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
