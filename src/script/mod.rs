@@ -102,6 +102,7 @@ mod data;
 pub mod dry_run;
 mod engine;
 pub mod set;
+pub mod store;
 mod vm;
 
 use std::fmt;
