@@ -9,11 +9,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::{error, info, warn};
 
-use crate::admin::Admin;
+use crate::admin::{Admin, Control};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::routing::Router;
+use crate::script::store::ScriptStore;
 use crate::script::{Engine, ScriptSet};
 use crate::transport::Listeners;
 
@@ -156,17 +157,33 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let scripts = match ScriptSet::load(&config, 1) {
+    // Uploaded scripts (admin API) live under script_dir and win over the
+    // configured files; a check does not create the directory.
+    let store = match check_only {
+        true => None,
+        false => match ScriptStore::open(&config.server.script_dir) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: script_dir: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let loaded = match &store {
+        Some(st) => ScriptSet::load_with_store(&config, st, 1),
+        None => ScriptSet::load(&config, 1),
+    };
+    let scripts = match loaded {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    if check_only {
+    let Some(store) = store else {
         println!("{}: configuration ok", config.source);
         return ExitCode::SUCCESS;
-    }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -197,7 +214,13 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
         };
         let metrics = Arc::new(Metrics::new());
         let admin = match config.server.admin_listen {
-            Some(addr) => match Admin::bind(addr, metrics.clone()).await {
+            Some(addr) => match Admin::bind(
+                addr,
+                metrics.clone(),
+                std::env::var(&config.server.admin_token_env).ok(),
+            )
+            .await
+            {
                 Ok(a) => Some(a),
                 Err(e) => {
                     error!("{e}");
@@ -207,9 +230,13 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             },
             None => None,
         };
+        let admin_state = admin.as_ref().map(|a| a.state());
         if let Some(a) = admin {
             if let Some(addr) = a.local_addr() {
                 info!("listening on admin http://{addr}");
+            }
+            if a.state().token.is_none() {
+                warn!(env = %config.server.admin_token_env, "no admin token in the environment: the /api/v1 endpoints refuse every request");
             }
             tokio::spawn(a.serve());
         }
@@ -219,11 +246,16 @@ fn serve(path: Option<PathBuf>, check_only: bool) -> ExitCode {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let engine = Arc::new(Engine::new(workers, config.server.script_queue));
         let pipeline = Arc::new(Pipeline::new(&config, router, metrics).with_scripts(engine, scripts));
-        tokio::spawn(reload_scripts_on_sighup(
-            signals.hup,
+        let control = Arc::new(Control::new(
+            path.clone(),
             config.clone(),
+            store,
             pipeline.clone(),
         ));
+        if let Some(s) = &admin_state {
+            let _ = s.control.set(control.clone());
+        }
+        tokio::spawn(reload_on_sighup(signals.hup, control));
         info!(config = %config.source, mode = ?config.server.mode, customers = config.customers.len(), "sipforge starting");
         let grace = Duration::from_secs(config.server.shutdown_grace_s);
         let drain = drain(signals.term, signals.int, pipeline.clone(), grace);
@@ -250,22 +282,15 @@ impl Signals {
     }
 }
 
-/// On SIGHUP, recompiles every configured script from its file and swaps the
-/// new set in atomically; a script that fails to compile is refused (logged)
-/// and the running set stays active.
-async fn reload_scripts_on_sighup(mut hup: Signal, config: Config, pipeline: Arc<Pipeline>) {
-    let mut version = 1;
+/// On SIGHUP, re-reads the configuration file (and every script it names,
+/// plus the uploaded ones) and swaps it in atomically; a configuration or
+/// script that fails is refused (logged with the reason) and the running
+/// one stays active.
+async fn reload_on_sighup(mut hup: Signal, control: Arc<Control>) {
     while hup.recv().await.is_some() {
-        let next = version + 1;
-        let cfg = config.clone();
-        match tokio::task::spawn_blocking(move || ScriptSet::load(&cfg, next)).await {
-            Ok(Ok(set)) => {
-                version = next;
-                pipeline.swap_scripts(set);
-                info!(version, "SIGHUP: scripts reloaded");
-            }
-            Ok(Err(e)) => error!("SIGHUP: scripts not reloaded, the running ones stay: {e}"),
-            Err(e) => error!("SIGHUP: script reload failed: {e}"),
+        match control.reload().await {
+            Ok(generation) => info!(generation, "SIGHUP: configuration and scripts reloaded"),
+            Err(e) => error!("SIGHUP: not reloaded, the running configuration stays: {e}"),
         }
     }
 }

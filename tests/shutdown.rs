@@ -10,9 +10,7 @@ mod proxy_udp;
 use std::time::{Duration, Instant};
 
 use common::{Sidecar, admin_addr, header_values, invite, udp_client};
-use proxy_udp::{
-    Opts, Setup, call, config, hang_up, in_dialog, recv_req, recv_status, response,
-};
+use proxy_udp::{Opts, Setup, call, config, hang_up, in_dialog, recv_req, recv_status, response};
 
 fn http_status(admin: std::net::SocketAddr, path: &str) -> u16 {
     use std::io::{Read, Write};
@@ -20,7 +18,10 @@ fn http_status(admin: std::net::SocketAddr, path: &str) -> u16 {
     write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    out.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -36,7 +37,10 @@ fn sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish() {
             ..Opts::default()
         },
     )
-    .replace("mode = \"proxy\"", "mode = \"proxy\"\nshutdown_grace_s = 20");
+    .replace(
+        "mode = \"proxy\"",
+        "mode = \"proxy\"\nshutdown_grace_s = 20",
+    );
     let s = Setup {
         sc: Sidecar::start_with(&cfg),
         uac: udp_client("127.0.0.1:0"),
@@ -89,8 +93,18 @@ fn sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish() {
 fn a_second_signal_stops_at_once() {
     let uas1 = udp_client("127.0.0.1:0");
     let gw = uas1.local_addr().unwrap().to_string();
-    let cfg = config(&gw, &gw, &Opts { carriers: "\"c1\"", ..Opts::default() })
-        .replace("mode = \"proxy\"", "mode = \"proxy\"\nshutdown_grace_s = 600");
+    let cfg = config(
+        &gw,
+        &gw,
+        &Opts {
+            carriers: "\"c1\"",
+            ..Opts::default()
+        },
+    )
+    .replace(
+        "mode = \"proxy\"",
+        "mode = \"proxy\"\nshutdown_grace_s = 600",
+    );
     let s = Setup {
         sc: Sidecar::start_with(&cfg),
         uac: udp_client("127.0.0.1:0"),

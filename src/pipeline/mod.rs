@@ -558,7 +558,11 @@ impl Pipeline {
             return done(481, reason_phrase(481), &[]);
         }
         if let (Method::Known(M::Invite), Some(retry)) = (req.method, self.draining.get()) {
-            return done(503, "Service Unavailable", &[("Retry-After", retry.as_bytes())]);
+            return done(
+                503,
+                "Service Unavailable",
+                &[("Retry-After", retry.as_bytes())],
+            );
         }
         match req.method {
             Method::Known(M::Invite) => self.route_invite(ctx, req, customer),

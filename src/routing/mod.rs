@@ -278,6 +278,11 @@ impl Router {
     }
 
     /// Number of customers.
+    /// The index of the customer with this id.
+    pub fn customer_index(&self, id: &str) -> Option<usize> {
+        (0..self.customer_count()).find(|&i| self.customer_id(i) == id)
+    }
+
     pub fn customer_count(&self) -> usize {
         self.customers.len()
     }

@@ -15,6 +15,8 @@ pub enum LoadError {
     Read { path: String, reason: String },
     #[error("{0}")]
     Compile(#[from] ScriptError),
+    #[error("script store: {0}")]
+    Store(String),
 }
 
 /// Every configured script, compiled.
@@ -47,7 +49,54 @@ pub fn load_file(path: &Path, version: u64) -> Result<Script, LoadError> {
     }
 }
 
+/// Compiles a stored version (its language as stored).
+pub fn compile_stored(stored: &super::store::Stored) -> Result<Script, ScriptError> {
+    let name = stored.path.display().to_string();
+    let v = u64::from(stored.version);
+    match stored.lang {
+        super::Lang::Js => Script::compile_js(&name, v, &stored.source),
+        super::Lang::Lua => Script::compile_lua(&name, v, &stored.source),
+    }
+}
+
 impl ScriptSet {
+    /// The configured scripts, with what the admin API stored on top: a
+    /// customer's active uploaded version replaces its `script` file; active
+    /// stored global scripts run with their stored priority after the
+    /// configured globals of the same priority (by name).
+    pub fn load_with_store(
+        config: &Config,
+        store: &super::store::ScriptStore,
+        version: u64,
+    ) -> Result<ScriptSet, LoadError> {
+        use super::store::Owner;
+        let err = |e: super::store::StoreError| LoadError::Store(e.to_string());
+        let mut set = ScriptSet::load(config, version)?;
+        for (i, c) in config.customers.iter().enumerate() {
+            if let Some(stored) = store.active(Owner::Customer(&c.id)).map_err(err)? {
+                set.per_customer[i] = Some(Arc::new(compile_stored(&stored)?));
+            }
+        }
+        let (_, globals) = store.owners().map_err(err)?;
+        for name in globals {
+            let Some(stored) = store.active(Owner::Global(&name)).map_err(err)? else {
+                continue;
+            };
+            let list = match store.priority(&name).map_err(err)? {
+                Some(Priority::First) => &mut set.first,
+                Some(Priority::Last) | None => &mut set.last,
+                Some(Priority::Disabled) => continue,
+            };
+            list.push(Arc::new(compile_stored(&stored)?));
+        }
+        Ok(set)
+    }
+
+    /// The script a customer's calls run (stored or configured), if any.
+    pub fn customer_script(&self, customer: usize) -> Option<&Arc<Script>> {
+        self.per_customer.get(customer).and_then(Option::as_ref)
+    }
+
     /// Compiles every script the config names; the first failure is returned.
     pub fn load(config: &Config, version: u64) -> Result<ScriptSet, LoadError> {
         let mut set = ScriptSet {

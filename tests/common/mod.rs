@@ -29,12 +29,19 @@ impl Sidecar {
     }
 
     pub fn start_with(config: &str) -> Sidecar {
+        Self::start_with_env(config, &[])
+    }
+
+    /// [`Sidecar::start_with`] with extra environment variables; the config
+    /// file is `sipforge.toml` in [`Sidecar::dir`].
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Sidecar {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sipforge.toml");
         std::fs::write(&path, config).expect("write config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_sipforge"))
             .args(["serve", "--config"])
             .arg(&path)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info,sipforge=debug")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -78,6 +85,11 @@ impl Sidecar {
             reader: Some(reader),
             _dir: dir,
         }
+    }
+
+    /// A temporary directory of the sidecar's own (holds `sipforge.toml`).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn pid(&self) -> u32 {
