@@ -92,6 +92,10 @@ routes = [{routes}]
     )
 }
 
+/// The two carriers' gateways in configured order, and reversed.
+const AB: [&str; 2] = ["198.51.100.10:5060", "198.51.100.20:5060"];
+const BA: [&str; 2] = ["198.51.100.20:5060", "198.51.100.10:5060"];
+
 const ROUTES: &str = r#"{ prefix = "1", carriers = ["carrier-a", "carrier-b"] }"#;
 
 fn start(dir: &std::path::Path) -> Sidecar {
@@ -177,10 +181,7 @@ fn upload_versions_rollback_delete_and_restart_with_live_calls() {
     let mut sc = start(dir.path());
     let admin = admin_addr(&sc);
     let base = "/api/v1/customers/acme/script";
-    assert_eq!(
-        contacts(&sc, "c0"),
-        ["198.51.100.10:5060", "198.51.100.20:5060"]
-    );
+    assert_eq!(contacts(&sc, "c0"), AB);
 
     // A script that does not compile: 422 with line:col, nothing changes.
     let bad = api(
@@ -218,10 +219,7 @@ fn upload_versions_rollback_delete_and_restart_with_live_calls() {
     assert_eq!(v["version"], 1);
     assert_eq!(v["lang"], "js");
     assert_eq!(v["dry_run"]["outcome"], "continue");
-    assert_eq!(
-        contacts(&sc, "c1"),
-        ["198.51.100.20:5060", "198.51.100.10:5060"]
-    );
+    assert_eq!(contacts(&sc, "c1"), BA);
 
     // v2 (Lua by ?lang): only the first route.
     let up = api(
@@ -255,10 +253,7 @@ fn upload_versions_rollback_delete_and_restart_with_live_calls() {
         r#"{"version": 1}"#,
     );
     assert_eq!(rb.status, 200, "{}", rb.body);
-    assert_eq!(
-        contacts(&sc, "c3"),
-        ["198.51.100.20:5060", "198.51.100.10:5060"]
-    );
+    assert_eq!(contacts(&sc, "c3"), BA);
     let missing = api(
         admin,
         "POST",
@@ -281,10 +276,7 @@ fn upload_versions_rollback_delete_and_restart_with_live_calls() {
     sc.terminate();
     let sc = start(dir.path());
     let admin = admin_addr(&sc);
-    assert_eq!(
-        contacts(&sc, "c4"),
-        ["198.51.100.20:5060", "198.51.100.10:5060"]
-    );
+    assert_eq!(contacts(&sc, "c4"), BA);
     assert_eq!(api(admin, "GET", base, "", "").json()["version"], 1);
     assert_eq!(
         api(admin, "GET", &format!("{base}/versions"), "", "").json()["versions"]
@@ -296,10 +288,7 @@ fn upload_versions_rollback_delete_and_restart_with_live_calls() {
 
     // Delete: back to the configured routes, versions kept.
     assert_eq!(api(admin, "DELETE", base, "", "").status, 200);
-    assert_eq!(
-        contacts(&sc, "c5"),
-        ["198.51.100.10:5060", "198.51.100.20:5060"]
-    );
+    assert_eq!(contacts(&sc, "c5"), AB);
     assert_eq!(api(admin, "DELETE", base, "", "").status, 404);
     assert_eq!(api(admin, "GET", base, "", "").status, 404);
 
@@ -444,10 +433,7 @@ fn reload_swaps_the_config_or_keeps_the_running_one() {
     let sc = start(dir.path());
     let admin = admin_addr(&sc);
     let cfg_path = sc.dir().join("sipforge.toml");
-    assert_eq!(
-        contacts(&sc, "r0"),
-        ["198.51.100.10:5060", "198.51.100.20:5060"]
-    );
+    assert_eq!(contacts(&sc, "r0"), AB);
     // New routes: carrier-b only.
     std::fs::write(
         &cfg_path,

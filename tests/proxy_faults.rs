@@ -667,6 +667,34 @@ fn decline_603_is_relayed_without_failover() {
     assert_eq!(attempts(&s.sc, "c1", "603"), 1);
 }
 
+/// `n` calls (Call-IDs `{prefix}0`…) that ring at carrier `c1`: the
+/// caller's INVITE, the forwarded one, where it came from.
+fn ring_calls(
+    s: &Setup,
+    caller: &mut UdpSide<'_>,
+    c1: &mut UdpSide<'_>,
+    prefix: &str,
+    n: usize,
+) -> Vec<(Vec<u8>, Vec<u8>, SocketAddr)> {
+    let local = s.uac.local_addr().unwrap();
+    let uas1 = s.uas1.local_addr().unwrap();
+    (0..n)
+        .map(|i| {
+            let id = format!("{prefix}{i}");
+            let inv = invite("15551234567", &id, &id, local);
+            s.uac.send_to(&inv, s.sc.udp).unwrap();
+            caller.expect("SIP/2.0 100 Trying");
+            let (fwd, from) = c1.expect("INVITE sip:15551234567@");
+            assert_eq!(header_values(&fwd, "Call-ID"), vec![id]);
+            s.uas1
+                .send_to(&response(&fwd, 180, "Ringing", prefix, uas1), from)
+                .unwrap();
+            caller.expect("SIP/2.0 180 Ringing");
+            (inv, fwd, from)
+        })
+        .collect()
+}
+
 /// Scenario 10: `max_transactions = 16` (the lowest the config accepts): eight
 /// ringing calls hold 16 transactions (server + client each); the ninth
 /// INVITE gets 503 at once, without 100 and without reaching the carrier.
@@ -682,20 +710,7 @@ fn full_table_answers_503_and_recovers() {
     let uas1 = s.uas1.local_addr().unwrap();
     let mut caller = UdpSide::new(&s.sc, &s.uac);
     let mut c1 = UdpSide::new(&s.sc, &s.uas1);
-    let mut calls = Vec::new();
-    for i in 0..8 {
-        let id = format!("full{i}");
-        let inv = invite("15551234567", &id, &id, local);
-        s.uac.send_to(&inv, s.sc.udp).unwrap();
-        caller.expect("SIP/2.0 100 Trying");
-        let (fwd, from) = c1.expect("INVITE sip:15551234567@");
-        assert_eq!(header_values(&fwd, "Call-ID"), vec![id]);
-        s.uas1
-            .send_to(&response(&fwd, 180, "Ringing", "f", uas1), from)
-            .unwrap();
-        caller.expect("SIP/2.0 180 Ringing");
-        calls.push((inv, fwd, from));
-    }
+    let calls = ring_calls(&s, &mut caller, &mut c1, "full", 8);
     assert_eq!(
         metric(admin_addr(&s.sc), "sipforge_transactions_active "),
         16
@@ -856,19 +871,7 @@ fn table_full_at_the_attempt_answers_503() {
     let uas1 = s.uas1.local_addr().unwrap();
     let mut caller = UdpSide::new(&s.sc, &s.uac);
     let mut c1 = UdpSide::new(&s.sc, &s.uas1);
-    let mut calls = Vec::new();
-    for i in 0..7 {
-        let id = format!("half{i}");
-        let inv = invite("15551234567", &id, &id, local);
-        s.uac.send_to(&inv, s.sc.udp).unwrap();
-        caller.expect("SIP/2.0 100 Trying");
-        let (fwd, from) = c1.expect("INVITE sip:15551234567@");
-        s.uas1
-            .send_to(&response(&fwd, 180, "Ringing", "h", uas1), from)
-            .unwrap();
-        caller.expect("SIP/2.0 180 Ringing");
-        calls.push((inv, fwd, from));
-    }
+    let calls = ring_calls(&s, &mut caller, &mut c1, "half", 7);
     s.uac
         .send_to(&hop_request("CANCEL", &calls[6].0, &calls[6].0), s.sc.udp)
         .unwrap();

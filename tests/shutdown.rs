@@ -24,29 +24,30 @@ fn http_status(admin: std::net::SocketAddr, path: &str) -> u16 {
         .unwrap_or(0)
 }
 
-#[test]
-fn sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish() {
+/// Proxy mode, one carrier (`uas1`), the given grace period.
+fn setup(grace_s: u64, proxy_extra: &str) -> Setup {
     let uas1 = udp_client("127.0.0.1:0");
     let gw = uas1.local_addr().unwrap().to_string();
-    let cfg = config(
-        &gw,
-        &gw,
-        &Opts {
-            carriers: "\"c1\"",
-            proxy_extra: "linger_ms = 300",
-            ..Opts::default()
-        },
-    )
-    .replace(
+    let opts = Opts {
+        carriers: "\"c1\"",
+        proxy_extra,
+        ..Opts::default()
+    };
+    let cfg = config(&gw, &gw, &opts).replace(
         "mode = \"proxy\"",
-        "mode = \"proxy\"\nshutdown_grace_s = 20",
+        &format!("mode = \"proxy\"\nshutdown_grace_s = {grace_s}"),
     );
-    let s = Setup {
+    Setup {
         sc: Sidecar::start_with(&cfg),
         uac: udp_client("127.0.0.1:0"),
         uas1,
         uas2: udp_client("127.0.0.1:0"),
-    };
+    }
+}
+
+#[test]
+fn sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish() {
+    let s = setup(20, "linger_ms = 300");
     let admin = admin_addr(&s.sc);
     assert_eq!(http_status(admin, "/readyz"), 200);
     call(&s, "drain1");
@@ -91,26 +92,7 @@ fn sigterm_refuses_new_calls_and_lets_the_call_in_progress_finish() {
 
 #[test]
 fn a_second_signal_stops_at_once() {
-    let uas1 = udp_client("127.0.0.1:0");
-    let gw = uas1.local_addr().unwrap().to_string();
-    let cfg = config(
-        &gw,
-        &gw,
-        &Opts {
-            carriers: "\"c1\"",
-            ..Opts::default()
-        },
-    )
-    .replace(
-        "mode = \"proxy\"",
-        "mode = \"proxy\"\nshutdown_grace_s = 600",
-    );
-    let s = Setup {
-        sc: Sidecar::start_with(&cfg),
-        uac: udp_client("127.0.0.1:0"),
-        uas1,
-        uas2: udp_client("127.0.0.1:0"),
-    };
+    let s = setup(600, "");
     // A call that never ends (the carrier stays silent after 180).
     call(&s, "stuck1");
     let (fwd, from) = recv_req(&s, &s.uas1, "INVITE");
