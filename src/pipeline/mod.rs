@@ -73,6 +73,9 @@ struct PendingAnswer {
     call_id: String,
     /// Proxy mode: the call's server transaction (answers go through it).
     proxy_tx: Option<crate::transaction::TxId>,
+    /// Redirect mode: the customer's channel, held (never read) until the
+    /// call is answered and this is dropped.
+    _channel: Option<crate::routing::limits::ChannelGuard>,
 }
 
 /// Per-customer settings the script stage needs, prepared once.
@@ -99,6 +102,8 @@ pub struct Pipeline {
     outbound: std::sync::OnceLock<Arc<crate::transport::Outbound>>,
     /// Proxy mode's call core (`server.mode = "proxy"`); `None` in redirect mode.
     proxy: Option<Arc<proxy_call::ProxyCore>>,
+    /// Per-customer `cps_limit` and `channels`.
+    call_limits: crate::routing::limits::Limits,
 }
 
 impl Pipeline {
@@ -167,6 +172,7 @@ impl Pipeline {
                 env!("CARGO_PKG_VERSION")
             )
             .into_bytes(),
+            call_limits: crate::routing::limits::Limits::new(config, &metrics),
             metrics,
         }
     }
@@ -263,6 +269,7 @@ impl Pipeline {
         }
         debug!(customer = %c.ctx.customer_id, call_id = %call.call_id,
             outcome = %report.outcome, elapsed_us = report.elapsed.as_micros() as u64, "script ran");
+        self.metrics.script_ran(&c.ctx.customer_id, report.elapsed);
         match report.outcome {
             Outcome::Continue(data) if data.egress.is_empty() => {
                 self.count(call.customer, "no_route");
@@ -491,7 +498,36 @@ impl Pipeline {
         out
     }
 
+    /// A new call against its customer's `cps_limit` and `channels`: the
+    /// channel it holds (`None`: the customer is unknown to the limits), or
+    /// the answer refusing it.
+    fn admit(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        req: &Request<'_>,
+        customer: usize,
+    ) -> Result<Option<crate::routing::limits::ChannelGuard>, Step> {
+        let (limit, action) = if !self.call_limits.check_cps(customer) {
+            ("cps", self.call_limits.cps_action(customer))
+        } else {
+            match self.call_limits.acquire_channel(customer) {
+                Ok(guard) => return Ok(guard),
+                Err(_) => ("channels", self.call_limits.channels_action(customer)),
+            }
+        };
+        let customer_id = self.router.customer_id(customer);
+        self.count(customer, "limit");
+        self.metrics.limit_rejected(customer_id, limit);
+        debug!(call_id = %String::from_utf8_lossy(req.call_id), customer = customer_id, limit, "call refused by a limit");
+        let (code, reason) = action.map_or((503, "Service Unavailable"), |a| (a.code, &a.reason));
+        Err(Step::Done(self.reply(ctx, Some(req), code, reason, &[])))
+    }
+
     fn route_invite(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, customer: usize) -> Step {
+        let channel = match self.admit(ctx, req, customer) {
+            Ok(guard) => guard,
+            Err(step) => return step,
+        };
         let customer_id = self.router.customer_id(customer);
         let user = req
             .ruri
@@ -512,12 +548,13 @@ impl Pipeline {
             // when no prefix matched.
             let egress = route.map(|r| r.egress).unwrap_or_default();
             let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
-            let proxy_tx = match &self.proxy {
-                Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id) {
-                    Ok(id) => Some(id),
+            let (proxy_tx, channel) = match &self.proxy {
+                Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id, channel)
+                {
+                    Ok(id) => (Some(id), None),
                     Err(e) => return self.open_failed(ctx, req, e),
                 },
-                None => None,
+                None => (None, channel),
             };
             if tracing::enabled!(tracing::Level::DEBUG) {
                 debug!(call_id = %data.routing.call_id, customer = customer_id,
@@ -532,6 +569,7 @@ impl Pipeline {
                     customer,
                     call_id: data.routing.call_id.clone(),
                     proxy_tx,
+                    _channel: channel,
                 },
                 data,
             }));
@@ -542,7 +580,7 @@ impl Pipeline {
             return Step::Done(self.reply(ctx, Some(req), 404, "Not Found", &[]));
         };
         if let Some(p) = &self.proxy {
-            let id = match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id) {
+            let id = match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id, channel) {
                 Ok(id) => id,
                 Err(e) => return self.open_failed(ctx, req, e),
             };
