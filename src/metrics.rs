@@ -1,8 +1,12 @@
 //! Prometheus metrics (names prefixed `sipforge_`). Label values are bounded:
 //! methods outside RFC 3261's vocabulary count as `other`, customers come
-//! from the configuration.
+//! from the configuration (an unknown one is `""`). docs/metrics.md lists
+//! every family.
 
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 
 use crate::sip::Method;
 use crate::transport::Transport;
@@ -34,7 +38,28 @@ pub struct Metrics {
     /// `sipforge_dialogs_untracked_total` — 2xx relayed while the dialog
     /// table was full (their in-dialog requests get 481).
     pub dialogs_untracked: IntCounter,
+    /// `sipforge_script_duration_seconds{customer}` — wall time of a call's
+    /// script chain (global and customer scripts), buckets [`SCRIPT_BUCKETS`].
+    pub script_duration: HistogramVec,
+    /// `sipforge_limit_rejections_total{customer,limit}` — new calls refused
+    /// by `cps_limit` (`limit="cps"`) or `channels` (`limit="channels"`).
+    pub limit_rejections: IntCounterVec,
+    /// `sipforge_calls_active{customer}` — channels in use: calls admitted
+    /// and not yet ended (redirect mode: until the answer; proxy mode: until
+    /// the call fails or its dialog ends).
+    pub calls_active: IntGaugeVec,
+    /// `sipforge_tcp_connections` — TCP connections open (inbound and outbound).
+    pub tcp_connections: IntGauge,
+    /// `sipforge_script_version{customer}` — the active script version per customer.
+    pub script_version: IntGaugeVec,
 }
+
+/// Buckets of `sipforge_script_duration_seconds`: 1 µs up to 10 s (the
+/// largest script timeout), 1 / 2.5 / 5 per decade.
+pub const SCRIPT_BUCKETS: &[f64] = &[
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2,
+    5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
     let g = IntGauge::new(name, help).expect("static metric definition is valid");
@@ -59,6 +84,33 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
         .register(Box::new(c.clone()))
         .expect("metric names are unique");
     c
+}
+
+fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g =
+        IntGaugeVec::new(Opts::new(name, help), labels).expect("static metric definition is valid");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("metric names are unique");
+    g
+}
+
+fn histogram(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: &[f64],
+) -> HistogramVec {
+    let h = HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+        labels,
+    )
+    .expect("static metric definition is valid");
+    registry
+        .register(Box::new(h.clone()))
+        .expect("metric names are unique");
+    h
 }
 
 impl Default for Metrics {
@@ -128,6 +180,36 @@ impl Metrics {
                 "sipforge_dialogs_untracked_total",
                 "2xx relayed while the dialog table was full",
             ),
+            script_duration: histogram(
+                &registry,
+                "sipforge_script_duration_seconds",
+                "Wall time of a new call's routing scripts, by customer",
+                &["customer"],
+                SCRIPT_BUCKETS,
+            ),
+            limit_rejections: counter(
+                &registry,
+                "sipforge_limit_rejections_total",
+                "New calls refused by a customer limit (cps or channels)",
+                &["customer", "limit"],
+            ),
+            calls_active: gauge_vec(
+                &registry,
+                "sipforge_calls_active",
+                "Calls holding one of the customer's channels",
+                &["customer"],
+            ),
+            tcp_connections: gauge(
+                &registry,
+                "sipforge_tcp_connections",
+                "TCP connections open (inbound and outbound)",
+            ),
+            script_version: gauge_vec(
+                &registry,
+                "sipforge_script_version",
+                "Active routing script version, by customer",
+                &["customer"],
+            ),
             registry,
         }
     }
@@ -152,6 +234,20 @@ impl Metrics {
             .inc();
     }
 
+    /// Records a script chain's wall time for `customer` (its id, `""` if unknown).
+    pub fn script_ran(&self, customer: &str, elapsed: std::time::Duration) {
+        self.script_duration
+            .with_label_values(&[customer])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a call refused by `customer`'s `limit` (`"cps"` or `"channels"`).
+    pub fn limit_rejected(&self, customer: &str, limit: &'static str) {
+        self.limit_rejections
+            .with_label_values(&[customer, limit])
+            .inc();
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -159,5 +255,37 @@ impl Metrics {
             tracing::warn!(error = %e, "metrics encoding failed");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_families_encode_with_their_labels() {
+        let m = Metrics::new();
+        m.script_ran("acme", std::time::Duration::from_micros(3));
+        m.limit_rejected("acme", "cps");
+        m.calls_active.with_label_values(&["acme"]).inc();
+        m.tcp_connections.inc();
+        m.script_version.with_label_values(&["acme"]).set(4);
+        let text = m.encode();
+        for line in [
+            "sipforge_script_duration_seconds_bucket{customer=\"acme\",le=\"0.000001\"} 0",
+            "sipforge_script_duration_seconds_bucket{customer=\"acme\",le=\"0.000005\"} 1",
+            "sipforge_script_duration_seconds_bucket{customer=\"acme\",le=\"+Inf\"} 1",
+            "sipforge_script_duration_seconds_count{customer=\"acme\"} 1",
+            "sipforge_limit_rejections_total{customer=\"acme\",limit=\"cps\"} 1",
+            "sipforge_calls_active{customer=\"acme\"} 1",
+            "sipforge_tcp_connections 1",
+            "sipforge_script_version{customer=\"acme\"} 4",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert!(SCRIPT_BUCKETS.windows(2).all(|w| w[0] < w[1]));
     }
 }

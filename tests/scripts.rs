@@ -316,7 +316,7 @@ fn sighup_swaps_scripts_and_refuses_a_broken_one() {
     std::fs::write(&script, "function main(data) return data").unwrap();
     hup(&sc);
     assert!(
-        sc.log_text().contains("scripts not reloaded"),
+        sc.log_text().contains("SIGHUP: not reloaded"),
         "{}",
         sc.log_text()
     );

@@ -75,6 +75,9 @@ struct PendingAnswer {
     proxy_tx: Option<crate::transaction::TxId>,
     /// The configuration generation the call started on (`customer` indexes it).
     live: Arc<Live>,
+    /// Redirect mode: the customer's channel, held (never read) until the
+    /// call is answered and this is dropped.
+    _channel: Option<crate::routing::limits::ChannelGuard>,
 }
 
 /// What a configuration reload replaces as one: routes, customers, scripts.
@@ -84,6 +87,8 @@ pub struct Live {
     router: Arc<Router>,
     customers: Arc<Vec<CustomerRt>>,
     scripts: Arc<ScriptSet>,
+    /// Per-customer `cps_limit` and `channels`.
+    call_limits: Arc<crate::routing::limits::Limits>,
 }
 
 impl Live {
@@ -141,6 +146,9 @@ pub struct Pipeline {
     draining: std::sync::OnceLock<String>,
     /// Calls whose scripts are running (a drain waits for their answers).
     scripts_in_flight: std::sync::atomic::AtomicUsize,
+    /// Serializes reloads (a script swap between reading and storing the
+    /// generation must not be lost).
+    reload_lock: std::sync::Mutex<()>,
 }
 
 /// Counts a call in [`Pipeline::scripts_in_flight`] while it lives.
@@ -212,6 +220,7 @@ impl Pipeline {
                 router: Arc::new(router),
                 customers: Arc::new(customers_rt(config)),
                 scripts: Arc::new(ScriptSet::default()),
+                call_limits: Arc::new(crate::routing::limits::Limits::new(config, &metrics)),
             }),
             limits: limits_of(config),
             tag_key: RandomState::new(),
@@ -220,6 +229,7 @@ impl Pipeline {
             outbound: std::sync::OnceLock::new(),
             draining: std::sync::OnceLock::new(),
             scripts_in_flight: std::sync::atomic::AtomicUsize::new(0),
+            reload_lock: std::sync::Mutex::new(()),
             proxy: (config.server.mode == crate::config::Mode::Proxy).then(|| {
                 Arc::new(proxy_call::ProxyCore::new(
                     config,
@@ -247,11 +257,13 @@ impl Pipeline {
     /// Activates a new script set for new calls; calls in flight finish on
     /// the set they started with.
     pub fn swap_scripts(&self, scripts: ScriptSet) {
+        let _g = self.reload_lock.lock();
         let scripts = Arc::new(scripts);
         self.live.rcu(|l| Live {
             router: l.router.clone(),
             customers: l.customers.clone(),
             scripts: scripts.clone(),
+            call_limits: l.call_limits.clone(),
         });
     }
 
@@ -260,10 +272,13 @@ impl Pipeline {
     /// mode, `[sip]`, `[proxy]` and the script pool keep their startup
     /// values (they need a restart).
     pub fn reload(&self, config: &Config, router: Router, scripts: ScriptSet) {
+        let _g = self.reload_lock.lock();
+        let call_limits = self.live.load().call_limits.reloaded(config, &self.metrics);
         self.live.store(Arc::new(Live {
             router: Arc::new(router),
             customers: Arc::new(customers_rt(config)),
             scripts: Arc::new(scripts),
+            call_limits: Arc::new(call_limits),
         }));
     }
 
@@ -352,6 +367,7 @@ impl Pipeline {
         }
         debug!(customer = %c.ctx.customer_id, call_id = %call.call_id,
             outcome = %report.outcome, elapsed_us = report.elapsed.as_micros() as u64, "script ran");
+        self.metrics.script_ran(&c.ctx.customer_id, report.elapsed);
         match report.outcome {
             Outcome::Continue(data) if data.egress.is_empty() => {
                 self.count(&call.live, call.customer, "no_route");
@@ -592,8 +608,39 @@ impl Pipeline {
         out
     }
 
+    /// A new call against its customer's `cps_limit` and `channels`: the
+    /// channel it holds (`None`: the customer is unknown to the limits), or
+    /// the answer refusing it.
+    fn admit(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        req: &Request<'_>,
+        customer: usize,
+    ) -> Result<Option<crate::routing::limits::ChannelGuard>, Step> {
+        let live = &ctx.live;
+        let limits = &live.call_limits;
+        let (limit, action) = if !limits.check_cps(customer) {
+            ("cps", limits.cps_action(customer))
+        } else {
+            match limits.acquire_channel(customer) {
+                Ok(guard) => return Ok(guard),
+                Err(_) => ("channels", limits.channels_action(customer)),
+            }
+        };
+        let customer_id = live.router.customer_id(customer);
+        self.count(live, customer, "limit");
+        self.metrics.limit_rejected(customer_id, limit);
+        debug!(call_id = %String::from_utf8_lossy(req.call_id), customer = customer_id, limit, "call refused by a limit");
+        let (code, reason) = action.map_or((503, "Service Unavailable"), |a| (a.code, &a.reason));
+        Err(Step::Done(self.reply(ctx, Some(req), code, reason, &[])))
+    }
+
     fn route_invite(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, customer: usize) -> Step {
         let live = &ctx.live;
+        let channel = match self.admit(ctx, req, customer) {
+            Ok(guard) => guard,
+            Err(step) => return step,
+        };
         let customer_id = live.router.customer_id(customer);
         let user = req
             .ruri
@@ -614,12 +661,13 @@ impl Pipeline {
             // when no prefix matched.
             let egress = route.map(|r| r.egress).unwrap_or_default();
             let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
-            let proxy_tx = match &self.proxy {
-                Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id) {
-                    Ok(id) => Some(id),
+            let (proxy_tx, channel) = match &self.proxy {
+                Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id, channel)
+                {
+                    Ok(id) => (Some(id), None),
                     Err(e) => return self.open_failed(ctx, req, e),
                 },
-                None => None,
+                None => (None, channel),
             };
             if tracing::enabled!(tracing::Level::DEBUG) {
                 debug!(call_id = %data.routing.call_id, customer = customer_id,
@@ -635,6 +683,7 @@ impl Pipeline {
                     call_id: data.routing.call_id.clone(),
                     proxy_tx,
                     live: live.clone(),
+                    _channel: channel,
                 },
                 data,
             }));
@@ -645,7 +694,7 @@ impl Pipeline {
             return Step::Done(self.reply(ctx, Some(req), 404, "Not Found", &[]));
         };
         if let Some(p) = &self.proxy {
-            let id = match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id) {
+            let id = match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id, channel) {
                 Ok(id) => id,
                 Err(e) => return self.open_failed(ctx, req, e),
             };

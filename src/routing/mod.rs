@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod csv;
+pub mod limits;
 pub mod prefix;
 
 use std::collections::HashMap;

@@ -3,7 +3,9 @@
 //! dialog that passed through sipforge are loose-routed onward (anything else
 //! carrying our Route gets 481 — no open relay). Bounded by a cap; removed on
 //! BYE (any final, or its timeout), on a 481 to any in-dialog request, or
-//! after `idle` without an in-dialog request ([`Dialogs::sweep`]).
+//! after `idle` without an in-dialog request ([`Dialogs::sweep`]). A dialog
+//! may own a [`Holder`] (the call's channel of the customer's `channels`
+//! limit), dropped — released — whenever the dialog is removed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -54,13 +56,19 @@ fn trim(b: &[u8]) -> &[u8] {
     b.trim_ascii()
 }
 
+/// Something a dialog keeps alive until it ends (opaque here, so this
+/// module does not depend on what it is: a `routing::limits::ChannelGuard`).
+pub type Holder = Box<dyn std::any::Any + Send + Sync>;
+
 /// What the proxy keeps per dialog.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Dialog {
     pub created: Instant,
     pub last_request: Instant,
     /// The customer of the call (limits and logs of issue 6).
     pub customer: Option<std::sync::Arc<str>>,
+    /// Dropped with the dialog (BYE, 481, idle sweep).
+    pub holder: Option<Holder>,
 }
 
 /// Why a dialog was not recorded.
@@ -96,6 +104,19 @@ impl Dialogs {
         customer: Option<std::sync::Arc<str>>,
         now: Instant,
     ) -> Result<bool, DialogError> {
+        self.insert_held(key, customer, None, now)
+    }
+
+    /// [`Dialogs::insert`] with a `holder` the dialog owns until it is
+    /// removed. When nothing is added (full, or already there) the holder is
+    /// dropped at once.
+    pub fn insert_held(
+        &self,
+        key: DialogKey,
+        customer: Option<std::sync::Arc<str>>,
+        holder: Option<Holder>,
+        now: Instant,
+    ) -> Result<bool, DialogError> {
         if self.len.fetch_add(1, Ordering::AcqRel) >= self.cap {
             self.len.fetch_sub(1, Ordering::AcqRel);
             return Err(DialogError::Full);
@@ -110,6 +131,7 @@ impl Dialogs {
                     created: now,
                     last_request: now,
                     customer,
+                    holder,
                 });
                 Ok(true)
             }
@@ -212,5 +234,41 @@ mod tests {
         assert!(d.remove(&key("2", "a", "b")).is_none());
         assert!(d.is_empty());
         assert_eq!(d.insert(key("3", "a", "b"), None, t0), Ok(true));
+    }
+
+    /// Counts its live instances, like a channel guard.
+    struct Held(std::sync::Arc<AtomicUsize>);
+    impl Drop for Held {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    #[test]
+    fn holders_are_dropped_with_their_dialog() {
+        let live = std::sync::Arc::new(AtomicUsize::new(0));
+        let held = || -> Option<Holder> {
+            live.fetch_add(1, Ordering::AcqRel);
+            Some(Box::new(Held(live.clone())))
+        };
+        let t0 = Instant::now();
+        let d = Dialogs::new(2, Duration::from_secs(10));
+        assert_eq!(
+            d.insert_held(key("1", "a", "b"), None, held(), t0),
+            Ok(true)
+        );
+        assert_eq!(
+            d.insert_held(key("2", "a", "b"), None, held(), t0),
+            Ok(true)
+        );
+        assert_eq!(live.load(Ordering::Acquire), 2);
+        // Not added: dropped at once.
+        assert!(d.insert_held(key("3", "a", "b"), None, held(), t0).is_err());
+        assert_eq!(live.load(Ordering::Acquire), 2);
+        // Removed (BYE / 481), then swept (idle).
+        drop(d.remove(&key("1", "a", "b")));
+        assert_eq!(live.load(Ordering::Acquire), 1);
+        assert_eq!(d.sweep(t0 + Duration::from_secs(11)), 1);
+        assert_eq!(live.load(Ordering::Acquire), 0);
     }
 }

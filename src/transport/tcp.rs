@@ -94,6 +94,22 @@ async fn writer(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>) {
     let _ = w.shutdown().await;
 }
 
+/// Counts an open connection in `sipforge_tcp_connections` while alive.
+struct OpenConnection(prometheus::IntGauge);
+
+impl OpenConnection {
+    fn new(gauge: &prometheus::IntGauge) -> OpenConnection {
+        gauge.inc();
+        OpenConnection(gauge.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Serves one connection (inbound or outbound) until it closes: frames what
 /// arrives and hands each message to the pipeline; what the pipeline answers
 /// goes out through `handle` like everything else sent to this peer.
@@ -105,6 +121,7 @@ pub(super) async fn connection(
     handle: ConnHandle,
     rx: mpsc::Receiver<Bytes>,
 ) {
+    let _open = OpenConnection::new(&pipeline.metrics().tcp_connections);
     let (mut rd, w) = stream.into_split();
     let mut writer = tokio::spawn(writer(w, rx));
     let send = |bytes: Bytes| {

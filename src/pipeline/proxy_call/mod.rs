@@ -34,6 +34,7 @@ use super::proxy::{AttemptEnd, BestResponse, Next, after_attempt};
 use crate::config::{Config, ProxyConfig};
 use crate::metrics::Metrics;
 use crate::routing::EgressEntry;
+use crate::routing::limits::ChannelGuard;
 use crate::sip::proxy::{
     BranchGen, Egress, Hops, Local, cancel_for, forward_request, relay_response,
 };
@@ -121,6 +122,10 @@ pub struct Call {
     /// Dialogs this call's 2xx responses created (one per To tag): a 2xx
     /// retransmission must not bring back a dialog its BYE ended.
     dialogs: Vec<DialogKey>,
+    /// The customer's channel this call holds: released when a final
+    /// non-2xx goes upstream (or the call is dropped), moved into the
+    /// dialog its first 2xx records.
+    channel: Option<ChannelGuard>,
 }
 
 /// What to do once the call's lock is released.
@@ -311,12 +316,14 @@ impl ProxyCore {
     // ---- entry points from the pipeline ----
 
     /// A new INVITE: creates its server transaction and sends 100 Trying.
+    /// `channel` (the customer's `channels` slot) lives as long as the call.
     pub fn open_call(
         self: &Arc<Self>,
         msg: &Message<'_>,
         src: SocketAddr,
         transport: Transport,
         customer: &str,
+        channel: Option<ChannelGuard>,
     ) -> Result<TxId, OpenError> {
         let key = TxKey::server(msg).map_err(|_| OpenError::BadKey)?;
         let upstream = match transport {
@@ -360,6 +367,7 @@ impl ProxyCore {
                     cancel_pending: false,
                     customer,
                     dialogs: Vec::new(),
+                    channel,
                 }));
                 arc_out = Some(call.clone());
                 Entry::Call(call)
@@ -717,7 +725,14 @@ impl ProxyCore {
             return;
         }
         c.dialogs.push(key.clone());
-        match self.dialogs.insert(key, c.customer.clone(), Instant::now()) {
+        let holder = c
+            .channel
+            .take()
+            .map(|g| Box::new(g) as crate::transaction::dialog::Holder);
+        match self
+            .dialogs
+            .insert_held(key, c.customer.clone(), holder, Instant::now())
+        {
             Ok(_) => self.dialog_gauge(),
             Err(e) => {
                 self.metrics.dialogs_untracked.inc();
@@ -1002,6 +1017,10 @@ impl ProxyCore {
 
     /// Sends a response upstream through the server transaction.
     fn server_send(&self, c: &mut Call, code: u16, bytes: Bytes, fx: &mut Fx) {
+        if code >= 300 {
+            // The call failed: its channel is free again.
+            c.channel = None;
+        }
         let acts = c.server.send_response(code, bytes);
         if acts.iter().any(|a| matches!(a, Action::Send(_))) {
             self.metrics.response(code, c.transport);
