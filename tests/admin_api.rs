@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Sidecar, admin_addr, call_user, header_values, status};
+use common::{Sidecar, admin_addr, call_user, header_values, metric, status};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "s3cret-token";
@@ -220,6 +220,20 @@ fn upload_versions_rollback_delete_and_restart_with_live_calls() {
     assert_eq!(v["lang"], "js");
     assert_eq!(v["dry_run"]["outcome"], "continue");
     assert_eq!(contacts(&sc, "c1"), BA);
+    // The routing CDR names the script version; the gauge shows it.
+    let cdr = sc.log_line(&["routing decision", "call_id=\"c1\""]);
+    assert!(
+        cdr.contains("outcome=\"redirected\"") && cdr.contains("code=302"),
+        "{cdr}"
+    );
+    assert!(
+        cdr.contains("script_version=1") && cdr.contains("script_us="),
+        "{cdr}"
+    );
+    assert_eq!(
+        metric(admin, "sipforge_script_version{customer=\"acme\"}"),
+        1
+    );
 
     // v2 (Lua by ?lang): only the first route.
     let up = api(
@@ -232,6 +246,10 @@ fn upload_versions_rollback_delete_and_restart_with_live_calls() {
     assert_eq!(up.status, 201, "{}", up.body);
     assert_eq!(up.json()["version"], 2);
     assert_eq!(contacts(&sc, "c2"), ["198.51.100.10:5060"]);
+    assert_eq!(
+        metric(admin, "sipforge_script_version{customer=\"acme\"}"),
+        2
+    );
     let cur = api(admin, "GET", base, "", "").json();
     assert_eq!(
         (cur["version"].clone(), cur["lang"].clone()),

@@ -147,6 +147,14 @@ fn failover_503_then_200_on_the_second_carrier() {
         ),
         1
     );
+    // The CDR lines: the routing decision, then the call with its attempts.
+    let routing = s.sc.log_line(&["routing decision", "call_id=\"fo1\""]);
+    assert!(routing.contains("outcome=\"proxied\""), "{routing}");
+    assert!(routing.contains("customer=\"acme\""), "{routing}");
+    assert!(routing.contains("egress=c1@"), "{routing}");
+    let call = s.sc.log_line(&["call answered", "call_id=\"fo1\""]);
+    assert!(call.contains("attempts=c1:503,c2:200"), "{call}");
+    assert!(call.contains("code=200"), "{call}");
 }
 
 #[test]

@@ -15,6 +15,7 @@
 //! the checks above; a new INVITE opens a server transaction (100 Trying) and,
 //! after routing and scripts, is forwarded with failover instead of the 302.
 
+pub mod cdr;
 pub mod proxy;
 pub mod proxy_call;
 pub mod redirect;
@@ -75,6 +76,8 @@ struct PendingAnswer {
     proxy_tx: Option<crate::transaction::TxId>,
     /// The configuration generation the call started on (`customer` indexes it).
     live: Arc<Live>,
+    /// When the INVITE reached the routing stage (CDR durations).
+    started: std::time::Instant,
     /// Redirect mode: the customer's channel, held (never read) until the
     /// call is answered and this is dropped.
     _channel: Option<crate::routing::limits::ChannelGuard>,
@@ -265,6 +268,21 @@ impl Pipeline {
             scripts: scripts.clone(),
             call_limits: l.call_limits.clone(),
         });
+        self.publish_versions();
+    }
+
+    /// `sipforge_script_version{customer}`: the version of each customer's
+    /// own script (uploaded version number, or the configuration generation
+    /// for a configured file; 0: none).
+    fn publish_versions(&self) {
+        let live = self.live.load();
+        for i in 0..live.router.customer_count() {
+            let v = live.scripts.customer_script(i).map_or(0, |s| s.version);
+            self.metrics
+                .script_version
+                .with_label_values(&[live.router.customer_id(i)])
+                .set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
     }
 
     /// A reloaded configuration's routes, customers and scripts, active for
@@ -280,6 +298,8 @@ impl Pipeline {
             scripts: Arc::new(scripts),
             call_limits: Arc::new(call_limits),
         }));
+        drop(_g);
+        self.publish_versions();
     }
 
     /// The generation new messages are handled on.
@@ -352,7 +372,20 @@ impl Pipeline {
         match run {
             Ok(report) => self.finish_script(&pending, report),
             Err(_) => {
-                self.count(&pending.live, pending.customer, "overloaded");
+                self.decided(
+                    &pending.live,
+                    pending.customer,
+                    cdr::Decision {
+                        call_id: &pending.call_id,
+                        customer: &c.ctx.customer_id,
+                        outcome: "overloaded",
+                        code: Some(503),
+                        egress: &[],
+                        script_version: None,
+                        script_us: None,
+                        started: pending.started,
+                    },
+                );
                 warn!(customer = %c.ctx.customer_id, "script engine overloaded; call refused with 503");
                 self.answer_call(&pending, 503, "Service Unavailable", &[])
             }
@@ -368,28 +401,52 @@ impl Pipeline {
         debug!(customer = %c.ctx.customer_id, call_id = %call.call_id,
             outcome = %report.outcome, elapsed_us = report.elapsed.as_micros() as u64, "script ran");
         self.metrics.script_ran(&c.ctx.customer_id, report.elapsed);
-        match report.outcome {
+        let decision = |outcome, code, egress| cdr::Decision {
+            call_id: &call.call_id,
+            customer: &c.ctx.customer_id,
+            outcome,
+            code,
+            egress,
+            script_version: call
+                .live
+                .scripts
+                .customer_script(call.customer)
+                .map(|s| s.version),
+            script_us: Some(report.elapsed.as_micros() as u64),
+            started: call.started,
+        };
+        let (live, customer) = (&call.live, call.customer);
+        match &report.outcome {
             Outcome::Continue(data) if data.egress.is_empty() => {
-                self.count(&call.live, call.customer, "no_route");
+                self.decided(live, customer, decision("no_route", Some(404), &[]));
                 self.answer_call(call, 404, "Not Found", &[])
             }
             Outcome::Continue(data) if call.proxy_tx.is_some() => {
-                self.count(&call.live, call.customer, "proxied");
+                self.decided(live, customer, decision("proxied", None, &data.egress));
                 if let (Some(p), Some(id)) = (&self.proxy, call.proxy_tx) {
-                    p.begin(id, data.egress, data.headers, data.remove_headers);
+                    p.begin(
+                        id,
+                        data.egress.clone(),
+                        data.headers.clone(),
+                        data.remove_headers.clone(),
+                    );
                 }
                 None
             }
             Outcome::Continue(data) => {
-                self.count(&call.live, call.customer, "redirected");
+                self.decided(
+                    live,
+                    customer,
+                    decision("redirected", Some(302), &data.egress),
+                );
                 let contacts = redirect::contacts(&data.egress, &data.headers);
                 let extra: Vec<(&str, &[u8])> =
                     contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
                 self.answer_call(call, 302, "Moved Temporarily", &extra)
             }
             Outcome::Reject { code, reason } => {
-                self.count(&call.live, call.customer, "rejected");
-                self.answer_call(call, code, &reason, &[])
+                self.decided(live, customer, decision("rejected", Some(*code), &[]));
+                self.answer_call(call, *code, reason, &[])
             }
             Outcome::Timeout | Outcome::MemoryExceeded => {
                 let kind = if report.outcome == Outcome::Timeout {
@@ -397,12 +454,13 @@ impl Pipeline {
                 } else {
                     "memory"
                 };
-                self.count(&call.live, call.customer, kind);
+                let code = c.timeout_action.code;
+                self.decided(live, customer, decision(kind, Some(code), &[]));
                 warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script stopped: {}", report.outcome);
-                self.answer_call(call, c.timeout_action.code, &c.timeout_action.reason, &[])
+                self.answer_call(call, code, &c.timeout_action.reason, &[])
             }
             Outcome::Failed { message } => {
-                self.count(&call.live, call.customer, "script_error");
+                self.decided(live, customer, decision("script_error", Some(500), &[]));
                 warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script failed: {message}");
                 self.answer_call(call, 500, "Server Internal Error", &[])
             }
@@ -414,6 +472,12 @@ impl Pipeline {
             .routing
             .with_label_values(&[live.router.customer_id(customer), outcome])
             .inc();
+    }
+
+    /// A routing decision: counted per customer and logged as a CDR line.
+    fn decided(&self, live: &Live, customer: usize, d: cdr::Decision<'_>) {
+        self.count(live, customer, d.outcome);
+        d.log();
     }
 
     /// Answers the INVITE a script ran for.
@@ -628,14 +692,28 @@ impl Pipeline {
             }
         };
         let customer_id = live.router.customer_id(customer);
-        self.count(live, customer, "limit");
         self.metrics.limit_rejected(customer_id, limit);
-        debug!(call_id = %String::from_utf8_lossy(req.call_id), customer = customer_id, limit, "call refused by a limit");
         let (code, reason) = action.map_or((503, "Service Unavailable"), |a| (a.code, &a.reason));
+        let call_id = String::from_utf8_lossy(req.call_id);
+        self.decided(
+            live,
+            customer,
+            cdr::Decision {
+                call_id: &call_id,
+                customer: customer_id,
+                outcome: "limit",
+                code: Some(code),
+                egress: &[],
+                script_version: None,
+                script_us: None,
+                started: std::time::Instant::now(),
+            },
+        );
         Err(Step::Done(self.reply(ctx, Some(req), code, reason, &[])))
     }
 
     fn route_invite(&self, ctx: &Ctx<'_, '_>, req: &Request<'_>, customer: usize) -> Step {
+        let started = std::time::Instant::now();
         let live = &ctx.live;
         let channel = match self.admit(ctx, req, customer) {
             Ok(guard) => guard,
@@ -683,13 +761,25 @@ impl Pipeline {
                     call_id: data.routing.call_id.clone(),
                     proxy_tx,
                     live: live.clone(),
+                    started,
                     _channel: channel,
                 },
                 data,
             }));
         }
+        let call_id = String::from_utf8_lossy(req.call_id);
+        let decision = |outcome, code, egress| cdr::Decision {
+            call_id: &call_id,
+            customer: customer_id,
+            outcome,
+            code,
+            egress,
+            script_version: None,
+            script_us: None,
+            started,
+        };
         let Some(route) = route.filter(|r| !r.egress.is_empty()) else {
-            self.count(live, customer, "no_route");
+            self.decided(live, customer, decision("no_route", Some(404), &[]));
             debug!(call_id = %String::from_utf8_lossy(req.call_id), customer = customer_id, dest = %dest, "no route");
             return Step::Done(self.reply(ctx, Some(req), 404, "Not Found", &[]));
         };
@@ -698,17 +788,14 @@ impl Pipeline {
                 Ok(id) => id,
                 Err(e) => return self.open_failed(ctx, req, e),
             };
-            self.count(live, customer, "proxied");
+            self.decided(live, customer, decision("proxied", None, &route.egress));
             p.begin(id, route.egress, Vec::new(), Vec::new());
             return Step::Done(None);
         }
-        self.count(live, customer, "redirected");
-        debug!(
-            call_id = %String::from_utf8_lossy(req.call_id),
-            customer = customer_id,
-            dest = %dest,
-            routes = route.egress.len(),
-            "redirect"
+        self.decided(
+            live,
+            customer,
+            decision("redirected", Some(302), &route.egress),
         );
         let contacts = redirect::contacts(&route.egress, &[]);
         let extra: Vec<(&str, &[u8])> =

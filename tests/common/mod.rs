@@ -87,6 +87,30 @@ impl Sidecar {
         }
     }
 
+    /// The first log line containing every one of `parts`, waiting up to
+    /// 10 s for it (the log is read by a thread; liveness bound only).
+    pub fn log_line(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| parts.iter().all(|p| l.contains(p)))
+                .cloned();
+            if let Some(l) = found {
+                return l;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {parts:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// A temporary directory of the sidecar's own (holds `sipforge.toml`).
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()

@@ -126,6 +126,10 @@ pub struct Call {
     /// non-2xx goes upstream (or the call is dropped), moved into the
     /// dialog its first 2xx records.
     channel: Option<ChannelGuard>,
+    /// Each attempt's carrier and result (the call's CDR line).
+    attempts: Vec<(Arc<str>, String)>,
+    /// When the INVITE arrived; `None` once the call's CDR line was written.
+    started: Option<Instant>,
 }
 
 /// What to do once the call's lock is released.
@@ -368,6 +372,8 @@ impl ProxyCore {
                     customer,
                     dialogs: Vec::new(),
                     channel,
+                    attempts: Vec::new(),
+                    started: Some(Instant::now()),
                 }));
                 arc_out = Some(call.clone());
                 Entry::Call(call)
@@ -684,6 +690,15 @@ impl ProxyCore {
         }
         if status < 300 {
             // Every 2xx goes upstream (§16.7 step 5): it ends failover.
+            if let Some(plan) = c.plan.as_mut() {
+                plan.next = plan.routes.len();
+            }
+            let mut cancel = None;
+            if let Some(cur) = c.current.take() {
+                let carrier = c.subs[cur].carrier.clone();
+                self.count_attempt(c, carrier, status.to_string());
+                cancel = (cur != si && self.sub_provisional(c, cur)).then_some(cur);
+            }
             if let Ok(r) = relay_response(msg, &self.branches) {
                 let bytes = Bytes::from(r.bytes);
                 match c.server.state() {
@@ -693,15 +708,8 @@ impl ProxyCore {
                     _ => fx.sends.push((c.upstream.0, c.upstream.1, bytes, None)),
                 }
             }
-            if let Some(plan) = c.plan.as_mut() {
-                plan.next = plan.routes.len();
-            }
-            if let Some(cur) = c.current.take() {
-                let carrier = c.subs[cur].carrier.clone();
-                self.count_attempt(&carrier, &status.to_string());
-                if cur != si && self.sub_provisional(c, cur) {
-                    self.cancel_attempt(arc, c, cur, fx);
-                }
+            if let Some(cur) = cancel {
+                self.cancel_attempt(arc, c, cur, fx);
             }
             self.record_dialog(c, msg);
             return;
@@ -741,17 +749,20 @@ impl ProxyCore {
         }
     }
 
-    fn count_attempt(&self, carrier: &str, code: &str) {
+    fn count_attempt(&self, c: &mut Call, carrier: Arc<str>, code: String) {
         // Scripts may name any carrier: keep the label set bounded.
-        let carrier = if self.carriers.contains(carrier) {
-            carrier
+        let label = if self.carriers.contains(&*carrier) {
+            &carrier
         } else {
             "other"
         };
         self.metrics
             .egress_attempts
-            .with_label_values(&[carrier, code])
+            .with_label_values(&[label, &code])
             .inc();
+        if c.attempts.len() < MAX_ATTEMPTS * 2 {
+            c.attempts.push((carrier, code));
+        }
     }
 
     fn end_attempt(
@@ -765,7 +776,7 @@ impl ProxyCore {
         let Some(cur) = c.current.take() else { return };
         c.subs[cur].gens.cancel(ATTEMPT_TIMER);
         let carrier = c.subs[cur].carrier.clone();
-        self.count_attempt(&carrier, &end.metric_label());
+        self.count_attempt(c, carrier, end.metric_label());
         self.record(c, end, response);
         self.after(arc, c, end, fx);
     }
@@ -811,7 +822,7 @@ impl ProxyCore {
                 }
                 Err((carrier, why)) => {
                     debug!(%carrier, why, "attempt not started");
-                    self.count_attempt(&carrier, &AttemptEnd::TransportError.metric_label());
+                    self.count_attempt(c, carrier, AttemptEnd::TransportError.metric_label());
                     self.record(c, AttemptEnd::TransportError, None);
                     let left = c
                         .plan
@@ -1017,6 +1028,16 @@ impl ProxyCore {
 
     /// Sends a response upstream through the server transaction.
     fn server_send(&self, c: &mut Call, code: u16, bytes: Bytes, fx: &mut Fx) {
+        if code >= 200
+            && let Some(started) = c.started.take()
+        {
+            let call_id = Message::parse(&c.invite, &self.limits)
+                .ok()
+                .and_then(|m| m.call_id().map(|v| String::from_utf8_lossy(v).into_owned()))
+                .unwrap_or_default();
+            let customer = c.customer.as_deref().unwrap_or("");
+            super::cdr::call_end(&call_id, customer, &c.attempts, code, started);
+        }
         if code >= 300 {
             // The call failed: its channel is free again.
             c.channel = None;
