@@ -18,6 +18,12 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     /// `sipforge_sip_responses_total{code,transport}` — responses sent.
     pub responses: IntCounterVec,
+    /// `sipforge_sip_requests_sent_total{method,transport}` — requests the
+    /// proxy sent (forwarded, ACK, CANCEL).
+    pub requests_sent: IntCounterVec,
+    /// `sipforge_sip_responses_received_total{code,transport}` — responses
+    /// received (proxy mode: from carriers and callees).
+    pub responses_received: IntCounterVec,
     /// `sipforge_sip_responses_dropped_total{transport}` — stray responses received and dropped.
     pub responses_dropped: IntCounterVec,
     /// `sipforge_parse_errors_total{kind}` — messages that failed to parse or validate.
@@ -135,6 +141,18 @@ impl Metrics {
                 "SIP responses sent, by status code and transport",
                 &["code", "transport"],
             ),
+            requests_sent: counter(
+                &registry,
+                "sipforge_sip_requests_sent_total",
+                "SIP requests sent by the proxy (forwarded, ACK, CANCEL), by method and transport",
+                &["method", "transport"],
+            ),
+            responses_received: counter(
+                &registry,
+                "sipforge_sip_responses_received_total",
+                "SIP responses received, by status code and transport",
+                &["code", "transport"],
+            ),
             responses_dropped: counter(
                 &registry,
                 "sipforge_sip_responses_dropped_total",
@@ -225,6 +243,23 @@ impl Metrics {
     pub fn request(&self, m: Method<'_>, t: Transport) {
         self.requests
             .with_label_values(&[Self::method_label(m), t.as_str()])
+            .inc();
+    }
+
+    /// A request sent (`bytes`: the message; responses are not counted here).
+    pub fn sent(&self, bytes: &[u8], t: Transport) {
+        if bytes.starts_with(b"SIP/2.0 ") {
+            return;
+        }
+        let method = bytes.split(|&b| b == b' ').next().unwrap_or_default();
+        self.requests_sent
+            .with_label_values(&[Self::method_label(Method::from_bytes(method)), t.as_str()])
+            .inc();
+    }
+
+    pub fn response_received(&self, code: u16, t: Transport) {
+        self.responses_received
+            .with_label_values(&[itoa::Buffer::new().format(code), t.as_str()])
             .inc();
     }
 

@@ -99,6 +99,21 @@ fn full_call_invite_ringing_ok_ack_bye() {
         ),
         1
     );
+    // Messages out and in, by method / code (each sent and received once).
+    let sent = |m: &str| {
+        metric(
+            admin,
+            &format!("sipforge_sip_requests_sent_total{{method=\"{m}\",transport=\"udp\"}}"),
+        )
+    };
+    assert_eq!((sent("INVITE"), sent("ACK"), sent("BYE")), (1, 1, 1));
+    let received = |c: u16| {
+        metric(
+            admin,
+            &format!("sipforge_sip_responses_received_total{{code=\"{c}\",transport=\"udp\"}}"),
+        )
+    };
+    assert_eq!((received(100), received(180), received(200)), (1, 1, 2));
 }
 
 #[test]
@@ -152,7 +167,7 @@ fn failover_503_then_200_on_the_second_carrier() {
     assert!(routing.contains("outcome=\"proxied\""), "{routing}");
     assert!(routing.contains("customer=\"acme\""), "{routing}");
     assert!(routing.contains("egress=c1@"), "{routing}");
-    let call = s.sc.log_line(&["call answered", "call_id=\"fo1\""]);
+    let call = s.sc.log_line(&["call final response", "call_id=\"fo1\""]);
     assert!(call.contains("attempts=c1:503,c2:200"), "{call}");
     assert!(call.contains("code=200"), "{call}");
 }

@@ -85,6 +85,6 @@ pub fn call_end(
         code,
         attempts = %tried,
         setup_ms = started.elapsed().as_millis() as u64,
-        "call answered"
+        "call final response"
     );
 }

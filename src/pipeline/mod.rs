@@ -519,6 +519,9 @@ impl Pipeline {
             }
         };
         if !msg.is_request() {
+            if let Some(code) = msg.status() {
+                self.metrics.response_received(code, transport);
+            }
             if let Some(p) = &self.proxy {
                 p.on_response(&msg, transport);
                 return Step::Done(None);

@@ -1193,6 +1193,9 @@ impl ProxyCore {
             warn!("proxy: no outbound yet; messages dropped");
             return;
         };
+        for (t, _, bytes, _) in &fx.sends {
+            self.metrics.sent(bytes, *t);
+        }
         // Send at once, in order, whatever can go without waiting (UDP, open
         // TCP connections): a 180 and the 200 right behind it must not swap
         // places. From the first send that must wait (a TCP connect), the rest
