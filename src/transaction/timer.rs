@@ -147,29 +147,47 @@ impl Ord for Entry {
     }
 }
 
+/// The heap the handles push into and the task pops from.
+struct Shared {
+    heap: std::sync::Mutex<Heap>,
+    /// Wakes the task when a new entry is due before everything it knew of.
+    wake: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct Heap {
+    entries: BinaryHeap<Entry>,
+    seq: u64,
+}
+
 enum Cmd {
-    Add {
-        deadline: Instant,
-        tx: TxId,
-        kind: TimerKind,
-        generation: u32,
-    },
     Flush(oneshot::Sender<()>),
 }
 
 /// The cloneable handle through which timers are scheduled.
-#[derive(Debug)]
 pub struct TimerHandle<C: Clock> {
+    /// Flush requests; dropping every handle closes it and ends the task.
     cmd: mpsc::Sender<Cmd>,
+    shared: Arc<Shared>,
     pending: Arc<AtomicUsize>,
     cap: usize,
     clock: Arc<C>,
+}
+
+impl<C: Clock> std::fmt::Debug for TimerHandle<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("pending", &self.pending())
+            .field("cap", &self.cap)
+            .finish()
+    }
 }
 
 impl<C: Clock> Clone for TimerHandle<C> {
     fn clone(&self) -> Self {
         TimerHandle {
             cmd: self.cmd.clone(),
+            shared: self.shared.clone(),
             pending: self.pending.clone(),
             cap: self.cap,
             clock: self.clock.clone(),
@@ -179,7 +197,8 @@ impl<C: Clock> Clone for TimerHandle<C> {
 
 impl<C: Clock> TimerHandle<C> {
     /// Schedules `(tx, kind, generation)` to fire `after` from now.
-    /// Synchronous and non-blocking: fails instead of waiting.
+    /// Synchronous and non-blocking: fails instead of waiting. The service
+    /// task is only woken when this entry is due before every other one.
     pub fn schedule(
         &self,
         after: Duration,
@@ -187,25 +206,36 @@ impl<C: Clock> TimerHandle<C> {
         kind: TimerKind,
         generation: u32,
     ) -> Result<(), TimerError> {
+        if self.cmd.is_closed() {
+            return Err(TimerError::Stopped);
+        }
         self.pending
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.cap).then_some(n + 1)
             })
             .map_err(|_| TimerError::Full)?;
         let deadline = self.clock.now() + after;
-        let cmd = Cmd::Add {
-            deadline,
-            tx,
-            kind,
-            generation,
+        let earliest = {
+            let Ok(mut h) = self.shared.heap.lock() else {
+                self.pending.fetch_sub(1, Ordering::AcqRel);
+                return Err(TimerError::Stopped);
+            };
+            let earliest = h.entries.peek().is_none_or(|e| deadline < e.deadline);
+            h.seq += 1;
+            let seq = h.seq;
+            h.entries.push(Entry {
+                deadline,
+                seq,
+                tx,
+                kind,
+                generation,
+            });
+            earliest
         };
-        self.cmd.try_send(cmd).map_err(|e| {
-            self.pending.fetch_sub(1, Ordering::AcqRel);
-            match e {
-                mpsc::error::TrySendError::Full(_) => TimerError::Busy,
-                mpsc::error::TrySendError::Closed(_) => TimerError::Stopped,
-            }
-        })
+        if earliest {
+            self.shared.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Entries scheduled and not yet fired (stale ones included).
@@ -213,8 +243,8 @@ impl<C: Clock> TimerHandle<C> {
         self.pending.load(Ordering::Acquire)
     }
 
-    /// Waits until the service has processed everything scheduled before
-    /// this call and fired everything due at the clock's current time.
+    /// Waits until the service has fired everything due at the clock's
+    /// current time (everything scheduled before this call included).
     pub async fn flush(&self) -> Result<(), TimerError> {
         let (tx, rx) = oneshot::channel();
         self.cmd
@@ -240,31 +270,55 @@ pub fn spawn_timer_service<C: Clock, F>(
 where
     F: FnMut(Fired) + Send + 'static,
 {
-    let (cmd_tx, cmd_rx) = mpsc::channel(cap.clamp(16, 65_536));
+    let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let pending = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Shared {
+        heap: std::sync::Mutex::new(Heap::default()),
+        wake: tokio::sync::Notify::new(),
+    });
     let handle = TimerHandle {
         cmd: cmd_tx,
+        shared: shared.clone(),
         pending: pending.clone(),
         cap,
         clock: clock.clone(),
     };
-    let task = tokio::spawn(run(clock, cmd_rx, pending, on_fire));
+    let task = tokio::spawn(run(clock, cmd_rx, shared, pending, on_fire));
     (handle, task)
 }
 
 struct Service<C, F> {
     clock: Arc<C>,
-    heap: BinaryHeap<Entry>,
-    seq: u64,
+    shared: Arc<Shared>,
     pending: Arc<AtomicUsize>,
     on_fire: F,
+    due: Vec<Entry>,
 }
 
 impl<C: Clock, F: FnMut(Fired)> Service<C, F> {
-    fn fire_due(&mut self) {
-        let now = self.clock.now();
-        while self.heap.peek().is_some_and(|e| e.deadline <= now) {
-            if let Some(e) = self.heap.pop() {
+    /// Fires every due entry (popped under the lock, fired after it: a
+    /// callback may schedule). The next deadline, if any.
+    fn fire_due(&mut self) -> Option<Instant> {
+        loop {
+            let now = self.clock.now();
+            let next = {
+                let Ok(mut h) = self.shared.heap.lock() else {
+                    return None;
+                };
+                while h.entries.peek().is_some_and(|e| e.deadline <= now) {
+                    if let Some(e) = h.entries.pop() {
+                        self.due.push(e);
+                    }
+                    if self.due.len() >= 4096 {
+                        break;
+                    }
+                }
+                h.entries.peek().map(|e| e.deadline)
+            };
+            if self.due.is_empty() {
+                return next;
+            }
+            for e in self.due.drain(..) {
                 self.pending.fetch_sub(1, Ordering::AcqRel);
                 (self.on_fire)(Fired {
                     tx: e.tx,
@@ -275,66 +329,50 @@ impl<C: Clock, F: FnMut(Fired)> Service<C, F> {
             }
         }
     }
-
-    fn handle(&mut self, cmd: Cmd) {
-        match cmd {
-            Cmd::Add {
-                deadline,
-                tx,
-                kind,
-                generation,
-            } => {
-                self.seq += 1;
-                self.heap.push(Entry {
-                    deadline,
-                    seq: self.seq,
-                    tx,
-                    kind,
-                    generation,
-                });
-            }
-            Cmd::Flush(done) => {
-                self.fire_due();
-                let _ = done.send(());
-            }
-        }
-    }
 }
 
 async fn run<C: Clock, F: FnMut(Fired) + Send>(
     clock: Arc<C>,
     mut rx: mpsc::Receiver<Cmd>,
+    shared: Arc<Shared>,
     pending: Arc<AtomicUsize>,
     on_fire: F,
 ) {
     let mut s = Service {
         clock,
-        heap: BinaryHeap::new(),
-        seq: 0,
+        shared: shared.clone(),
         pending,
         on_fire,
+        due: Vec::new(),
     };
     loop {
-        s.fire_due();
-        let cmd = match s.heap.peek().map(|e| e.deadline) {
+        let next = s.fire_due();
+        // A schedule() racing with this sleep leaves a permit in `wake`.
+        let woken = shared.wake.notified();
+        let cmd = match next {
             Some(deadline) => {
                 let sleep = s.clock.sleep_until(deadline);
                 tokio::select! {
                     biased;
-                    cmd = rx.recv() => cmd,
-                    () = sleep => continue,
+                    cmd = rx.recv() => Some(cmd),
+                    () = woken => None,
+                    () = sleep => None,
                 }
             }
-            None => rx.recv().await,
+            None => tokio::select! {
+                biased;
+                cmd = rx.recv() => Some(cmd),
+                () = woken => None,
+            },
         };
-        let Some(cmd) = cmd else { break };
-        s.handle(cmd);
-        // Take a batch of queued commands before sleeping again.
-        for _ in 0..1024 {
-            match rx.try_recv() {
-                Ok(cmd) => s.handle(cmd),
-                Err(_) => break,
+        match cmd {
+            Some(Some(Cmd::Flush(done))) => {
+                s.fire_due();
+                let _ = done.send(());
             }
+            // Every handle dropped.
+            Some(None) => break,
+            None => {}
         }
     }
 }

@@ -404,30 +404,51 @@ impl ProxyCore {
         remove: Vec<String>,
     ) {
         routes.truncate(MAX_ATTEMPTS);
+        // IP-literal gateways (the usual case) need no lookup: start at once,
+        // on this task; host names are resolved on a task of their own.
+        let literal: Option<Vec<Option<SocketAddr>>> = routes
+            .iter()
+            .map(|r| r.gateway.parse::<SocketAddr>().ok().map(Some))
+            .collect();
+        if let Some(resolved) = literal {
+            self.start_plan(id, routes, resolved, headers, remove);
+            return;
+        }
         let me = self.clone();
         spawn(async move {
             let mut resolved = Vec::with_capacity(routes.len());
             for r in &routes {
                 resolved.push(me.resolver.resolve(&r.gateway).await);
             }
-            let Some(arc) = me.call_of(id) else {
-                return;
-            };
-            let mut fx = Fx::default();
-            if let Ok(mut c) = arc.lock()
-                && c.server_id == id
-            {
-                c.plan = Some(Plan {
-                    routes,
-                    resolved,
-                    next: 0,
-                    headers,
-                    remove,
-                });
-                me.next_attempt(&arc, &mut c, &mut fx);
-            }
-            me.execute(fx);
+            me.start_plan(id, routes, resolved, headers, remove);
         });
+    }
+
+    fn start_plan(
+        self: &Arc<Self>,
+        id: TxId,
+        routes: Vec<EgressEntry>,
+        resolved: Vec<Option<SocketAddr>>,
+        headers: Vec<(String, String)>,
+        remove: Vec<String>,
+    ) {
+        let Some(arc) = self.call_of(id) else {
+            return;
+        };
+        let mut fx = Fx::default();
+        if let Ok(mut c) = arc.lock()
+            && c.server_id == id
+        {
+            c.plan = Some(Plan {
+                routes,
+                resolved,
+                next: 0,
+                headers,
+                remove,
+            });
+            self.next_attempt(&arc, &mut c, &mut fx);
+        }
+        self.execute(fx);
     }
 
     /// Answers an opened call ourselves (no route, script reject, overload).
