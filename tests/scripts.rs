@@ -409,3 +409,32 @@ fn a_full_script_pool_sheds_new_calls_with_503() {
     codes.sort();
     assert_eq!(codes, vec![302, 503]);
 }
+
+#[test]
+fn inline_scripts_run_on_the_io_threads_with_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("acme.lua");
+    std::fs::write(
+        &script,
+        "function main(data)\n  if data.routing.dest_number == '15550000000' then error('404 Nobody Here') end\n  if data.routing.dest_number == '15559999999' then while true do end end\n  table.insert(data.headers, { key = 'X-Inline', value = 'yes' })\n  return data\nend\n",
+    )
+    .unwrap();
+    let cfg = config_with_script(&script, "timeout_ms = 20").replace(
+        "mode = \"redirect\"",
+        "mode = \"redirect\"\nscript_inline = true",
+    );
+    let sc = Sidecar::start_with(&cfg);
+    let ok = call_user(&sc, "15551234567", "in1");
+    assert!(
+        header_values(&ok, "Contact")[0].contains("X-Inline=yes"),
+        "{}",
+        String::from_utf8_lossy(&ok)
+    );
+    let nf = call_user(&sc, "15550000000", "in2");
+    assert_eq!(status_line(&nf), "SIP/2.0 404 Nobody Here");
+    // A runaway script is stopped on the I/O thread too; the next call is served.
+    let to = call_user(&sc, "15559999999", "in3");
+    assert_eq!(status_line(&to), "SIP/2.0 503 Service Unavailable");
+    let again = call_user(&sc, "15551234567", "in4");
+    assert!(header_values(&again, "Contact")[0].contains("X-Inline=yes"));
+}

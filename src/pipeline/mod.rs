@@ -149,6 +149,8 @@ pub struct Pipeline {
     draining: std::sync::OnceLock<String>,
     /// Calls whose scripts are running (a drain waits for their answers).
     scripts_in_flight: std::sync::atomic::AtomicUsize,
+    /// `server.script_inline`: scripts run on the calling thread.
+    script_inline: bool,
     /// Serializes reloads (a script swap between reading and storing the
     /// generation must not be lost).
     reload_lock: std::sync::Mutex<()>,
@@ -232,6 +234,7 @@ impl Pipeline {
             outbound: std::sync::OnceLock::new(),
             draining: std::sync::OnceLock::new(),
             scripts_in_flight: std::sync::atomic::AtomicUsize::new(0),
+            script_inline: config.server.script_inline,
             reload_lock: std::sync::Mutex::new(()),
             proxy: (config.server.mode == crate::config::Mode::Proxy).then(|| {
                 Arc::new(proxy_call::ProxyCore::new(
@@ -336,22 +339,35 @@ impl Pipeline {
     pub fn handle(&self, data: &[u8], src: SocketAddr, transport: Transport) -> Option<Reply> {
         match self.process(data, src, transport) {
             Step::Done(r) => r,
-            Step::Script(call) => {
-                let ScriptCall {
-                    chain,
-                    data,
-                    pending,
-                } = *call;
-                let c = &pending.live.customers[pending.customer];
-                let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
-                self.finish_script(&pending, report)
-            }
+            Step::Script(call) => self.run_script_here(call),
         }
+    }
+
+    /// Whether scripts run on the I/O threads (`server.script_inline`): the
+    /// transports then call [`Pipeline::run_script_here`] without a task.
+    pub fn script_inline(&self) -> bool {
+        self.script_inline
+    }
+
+    /// Runs a call's scripts on this thread and answers it.
+    pub fn run_script_here(&self, call: Box<ScriptCall>) -> Option<Reply> {
+        let _in_flight = InFlight::new(&self.scripts_in_flight);
+        let ScriptCall {
+            chain,
+            data,
+            pending,
+        } = *call;
+        let c = &pending.live.customers[pending.customer];
+        let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
+        self.finish_script(&pending, report)
     }
 
     /// Runs a call's scripts on the engine's pool and answers it. A full
     /// pool is answered with 503 at once.
     pub async fn run_script(&self, call: Box<ScriptCall>) -> Option<Reply> {
+        if self.script_inline {
+            return self.run_script_here(call);
+        }
         let _in_flight = InFlight::new(&self.scripts_in_flight);
         let Some(engine) = self.engine.as_ref() else {
             // Proxy mode: the call's server transaction must still end.

@@ -80,7 +80,7 @@ pub enum DialogError {
 
 /// Dialogs by key, at most `cap`.
 pub struct Dialogs {
-    map: DashMap<DialogKey, Dialog>,
+    map: DashMap<DialogKey, Dialog, foldhash::quality::RandomState>,
     len: AtomicUsize,
     cap: usize,
     idle: Duration,
@@ -89,7 +89,7 @@ pub struct Dialogs {
 impl Dialogs {
     pub fn new(cap: usize, idle: Duration) -> Dialogs {
         Dialogs {
-            map: DashMap::new(),
+            map: DashMap::with_hasher(foldhash::quality::RandomState::default()),
             len: AtomicUsize::new(0),
             cap,
             idle,

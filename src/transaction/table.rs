@@ -32,8 +32,10 @@ struct Slot<V> {
 
 /// Transactions by key and by id, at most `cap` of them.
 pub struct TxTable<V> {
-    by_key: DashMap<TxKey, TxId>,
-    by_id: DashMap<TxId, Slot<V>>,
+    // foldhash: much cheaper than SipHash; seeded per process ("quality"
+    // for keys a peer chooses, "fast" for our own ids).
+    by_key: DashMap<TxKey, TxId, foldhash::quality::RandomState>,
+    by_id: DashMap<TxId, Slot<V>, foldhash::fast::RandomState>,
     len: AtomicUsize,
     cap: usize,
     next_id: AtomicU64,
@@ -42,8 +44,8 @@ pub struct TxTable<V> {
 impl<V> TxTable<V> {
     pub fn new(cap: usize) -> TxTable<V> {
         TxTable {
-            by_key: DashMap::new(),
-            by_id: DashMap::new(),
+            by_key: DashMap::with_hasher(foldhash::quality::RandomState::default()),
+            by_id: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             len: AtomicUsize::new(0),
             cap,
             next_id: AtomicU64::new(1),

@@ -40,6 +40,11 @@ pub(super) async fn serve(sock: Arc<UdpSocket>, pipeline: Arc<Pipeline>) {
         match pipeline.process(&buf[..n], src, Transport::Udp) {
             Step::Done(Some(reply)) => send(&sock, reply).await,
             Step::Done(None) => {}
+            Step::Script(call) if pipeline.script_inline() => {
+                if let Some(reply) = pipeline.run_script_here(call) {
+                    send(&sock, reply).await;
+                }
+            }
             Step::Script(call) => {
                 // Scripts run on the engine's pool; the receive loop goes on.
                 let (sock, pipeline) = (sock.clone(), pipeline.clone());

@@ -37,7 +37,20 @@ impl Sidecar {
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Sidecar {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sipforge.toml");
-        std::fs::write(&path, config).expect("write config");
+        // Uploaded scripts go to the sidecar's own directory unless the test
+        // says where: never the repository's `scripts/` (a developer's
+        // uploads there must not change test results).
+        let config = if config.contains("script_dir") {
+            config.to_string()
+        } else {
+            let store = dir.path().join("uploaded");
+            config.replacen(
+                "[server]\n",
+                &format!("[server]\nscript_dir = {:?}\n", store.display().to_string()),
+                1,
+            )
+        };
+        std::fs::write(&path, &config).expect("write config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_sipforge"))
             .args(["serve", "--config"])
             .arg(&path)
