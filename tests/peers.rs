@@ -162,6 +162,12 @@ fn kamailio_in_dialog_requests_follow_the_route_set() {
         assert_eq!(call.wait_final().unwrap().status(), 200);
         assert_eq!(call.route_set, vec![rr.clone()]);
         assert_eq!(call.bye().unwrap().status(), 200, "{}", k.log_text());
+        // Kamailio's log line may trail its 200.
+        assert!(
+            k.wait_logged("BYE", &call.call_id, Duration::from_secs(5)),
+            "{}",
+            k.log_text()
+        );
         let reqs = k.requests(&call.call_id);
         let bye_uri = &reqs.iter().find(|(m, _)| m == "BYE").expect("BYE logged").1;
         if loose {
