@@ -65,6 +65,17 @@ pub struct ScriptCall {
     pending: PendingAnswer,
 }
 
+impl ScriptCall {
+    fn into_parts(self: Box<Self>) -> (Vec<Arc<Script>>, CallData, PendingAnswer) {
+        let ScriptCall {
+            chain,
+            data,
+            pending,
+        } = *self;
+        (chain, data, pending)
+    }
+}
+
 /// The request a script runs for: a copy of its bytes and where it came from.
 struct PendingAnswer {
     bytes: Vec<u8>,
@@ -352,11 +363,7 @@ impl Pipeline {
     /// Runs a call's scripts on this thread and answers it.
     pub fn run_script_here(&self, call: Box<ScriptCall>) -> Option<Reply> {
         let _in_flight = InFlight::new(&self.scripts_in_flight);
-        let ScriptCall {
-            chain,
-            data,
-            pending,
-        } = *call;
+        let (chain, data, pending) = call.into_parts();
         let c = &pending.live.customers[pending.customer];
         let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
         self.finish_script(&pending, report)
@@ -376,11 +383,7 @@ impl Pipeline {
             }
             return None;
         };
-        let ScriptCall {
-            chain,
-            data,
-            pending,
-        } = *call;
+        let (chain, data, pending) = call.into_parts();
         let c = &pending.live.customers[pending.customer];
         let run = engine
             .run(chain, data, c.ctx.clone(), c.limits, false)
