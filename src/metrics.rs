@@ -50,6 +50,9 @@ pub struct Metrics {
     /// `sipforge_limit_rejections_total{customer,limit}` — new calls refused
     /// by `cps_limit` (`limit="cps"`) or `channels` (`limit="channels"`).
     pub limit_rejections: IntCounterVec,
+    /// `sipforge_script_rejections_total{customer,code}` — calls a script
+    /// ended with a SIP status (the code it threw).
+    pub script_rejections: IntCounterVec,
     /// `sipforge_calls_active{customer}` — channels in use: calls admitted
     /// and not yet ended (redirect mode: until the answer; proxy mode: until
     /// the call fails or its dialog ends).
@@ -210,6 +213,12 @@ impl Metrics {
                 "sipforge_limit_rejections_total",
                 "New calls refused by a customer limit (cps or channels)",
                 &["customer", "limit"],
+            ),
+            script_rejections: counter(
+                &registry,
+                "sipforge_script_rejections_total",
+                "Calls a routing script ended with a SIP status, by customer and code",
+                &["customer", "code"],
             ),
             calls_active: gauge_vec(
                 &registry,

@@ -226,6 +226,14 @@ fn metrics_after_a_call_mix_parse_with_the_right_values() {
     assert_eq!(outcome("acme", "redirected"), 2.0);
     assert_eq!(outcome("acme", "no_route"), 1.0);
     assert_eq!(outcome("acme", "rejected"), 1.0);
+    assert_eq!(
+        value(
+            &samples,
+            "sipforge_script_rejections_total",
+            &[("customer", "acme"), ("code", "403")]
+        ),
+        Some(1.0)
+    );
     assert_eq!(outcome("", "forbidden"), 1.0);
     assert_eq!(outcome("limited", "redirected"), limited_302);
     assert_eq!(outcome("limited", "limit"), 1.0);

@@ -465,6 +465,10 @@ impl Pipeline {
             }
             Outcome::Reject { code, reason } => {
                 self.decided(live, customer, decision("rejected", Some(*code), &[]));
+                self.metrics
+                    .script_rejections
+                    .with_label_values(&[&*c.ctx.customer_id, itoa::Buffer::new().format(*code)])
+                    .inc();
                 self.answer_call(call, *code, reason, &[])
             }
             Outcome::Timeout | Outcome::MemoryExceeded => {
