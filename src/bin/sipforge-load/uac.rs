@@ -358,13 +358,10 @@ impl Uac {
         };
         let out = &mut self.out;
         out.clear();
+        head(out, "INVITE", user, target, tp, local, run, idx);
         let _ = write!(
             out,
-            "INVITE sip:{user}@{target} SIP/2.0\r\n\
-Via: SIP/2.0/{tp} {local};branch=z9hG4bK{run:08x}-{idx}-0;rport\r\n\
-Max-Forwards: 70\r\n\
-From: \"Load\" <sip:loadgen@{local}>;tag={run:08x}-{idx}\r\n\
-To: <sip:{user}@{target}>\r\n\
+            "To: <sip:{user}@{target}>\r\n\
 Call-ID: {idx}-{run:08x}@sipforge-load\r\n\
 CSeq: 1 INVITE\r\n\
 Contact: <sip:loadgen@{local}{ctp}>\r\n\
@@ -604,14 +601,8 @@ Content-Length: {}\r\n\r\n{}",
         let to = resp.value(HeaderName::To).unwrap_or_default();
         let out = &mut self.out;
         out.clear();
-        let _ = write!(
-            out,
-            "ACK sip:{user}@{target} SIP/2.0\r\n\
-Via: SIP/2.0/{tp} {local};branch=z9hG4bK{run:08x}-{idx}-0;rport\r\n\
-Max-Forwards: 70\r\n\
-From: \"Load\" <sip:loadgen@{local}>;tag={run:08x}-{idx}\r\n\
-To: "
-        );
+        head(out, "ACK", user, target, tp, local, run, idx);
+        out.extend_from_slice(b"To: ");
         out.extend_from_slice(to);
         let _ = write!(
             out,
@@ -750,4 +741,26 @@ fn uri_addr(u: &Uri<'_>) -> Option<SocketAddr> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = host.parse().ok()?;
     Some(SocketAddr::new(ip, u.port.unwrap_or(5060)))
+}
+
+/// Request line, Via (the INVITE's branch: an ACK for a non-2xx reuses it),
+/// Max-Forwards and From of call `idx`'s INVITE-transaction requests.
+#[allow(clippy::too_many_arguments)]
+fn head(
+    out: &mut Vec<u8>,
+    method: &str,
+    user: &str,
+    target: SocketAddr,
+    tp: &str,
+    local: SocketAddr,
+    run: u32,
+    idx: u64,
+) {
+    let _ = write!(
+        out,
+        "{method} sip:{user}@{target} SIP/2.0\r\n\
+Via: SIP/2.0/{tp} {local};branch=z9hG4bK{run:08x}-{idx}-0;rport\r\n\
+Max-Forwards: 70\r\n\
+From: \"Load\" <sip:loadgen@{local}>;tag={run:08x}-{idx}\r\n"
+    );
 }
