@@ -48,12 +48,8 @@ impl DialogKey {
         };
         let from = tag(crate::sip::HeaderName::From)?;
         let to = tag(crate::sip::HeaderName::To)?;
-        DialogKey::new(trim(call_id), from, to)
+        DialogKey::new(call_id.trim_ascii(), from, to)
     }
-}
-
-fn trim(b: &[u8]) -> &[u8] {
-    b.trim_ascii()
 }
 
 /// Something a dialog keeps alive until it ends (opaque here, so this
@@ -165,10 +161,14 @@ impl Dialogs {
     /// Removes dialogs without an in-dialog request for longer than the idle
     /// limit; returns how many.
     pub fn sweep(&self, now: Instant) -> usize {
-        let before = self.map.len();
-        self.map
-            .retain(|_, d| now.saturating_duration_since(d.last_request) < self.idle);
-        let removed = before.saturating_sub(self.map.len());
+        // Counted as removed (not as a difference of sizes: inserts running
+        // at the same time would make the live count drift).
+        let mut removed = 0;
+        self.map.retain(|_, d| {
+            let keep = now.saturating_duration_since(d.last_request) < self.idle;
+            removed += usize::from(!keep);
+            keep
+        });
         self.len.fetch_sub(removed, Ordering::AcqRel);
         removed
     }

@@ -1,6 +1,7 @@
-//! The timer service: ONE tokio task owning a min-heap of
-//! `(deadline, seq, TxId, TimerKind, generation)`, fed through a bounded
-//! channel. Due entries are handed to a callback as [`Fired`]; ties fire in
+//! The timer service: ONE tokio task firing a min-heap of
+//! `(deadline, seq, TxId, TimerKind, generation)` that the handles push into
+//! directly (a mutex held for one push); the task is woken only when a new
+//! entry is due before every other one. Due entries are handed to a callback as [`Fired`]; ties fire in
 //! scheduling order. Cancellation is by generation: [`TimerGens`] keeps the
 //! current generation of each timer of a transaction, and a firing whose
 //! generation is no longer current is ignored (stale heap entries simply
@@ -111,8 +112,6 @@ pub struct Fired {
 pub enum TimerError {
     #[error("too many pending timers")]
     Full,
-    #[error("timer service queue full")]
-    Busy,
     #[error("timer service stopped")]
     Stopped,
 }

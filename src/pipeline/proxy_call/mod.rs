@@ -166,6 +166,8 @@ pub struct ProxyCore {
     table: TxTable<Entry>,
     dialogs: Dialogs,
     resolver: crate::transport::resolve::Resolver,
+    /// The carrier of in-dialog relays (none; shared, not allocated per request).
+    no_carrier: Arc<str>,
     branches: BranchGen,
     metrics: Arc<Metrics>,
     limits: Limits,
@@ -213,6 +215,7 @@ impl ProxyCore {
             table: TxTable::new(p.max_transactions),
             dialogs: Dialogs::new(p.max_dialogs, Duration::from_secs(p.dialog_idle_timeout_s)),
             resolver: crate::transport::resolve::Resolver::new(),
+            no_carrier: Arc::from(""),
             branches: BranchGen::new(),
             metrics,
             limits,

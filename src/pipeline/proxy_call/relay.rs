@@ -84,7 +84,6 @@ pub struct Relay {
     server: ServerTx,
     server_gens: TimerGens,
     upstream: (Transport, SocketAddr),
-    transport: Transport,
     request: Bytes,
     src: SocketAddr,
     dialog: DialogKey,
@@ -223,7 +222,6 @@ impl ProxyCore {
                 server,
                 server_gens: TimerGens::default(),
                 upstream,
-                transport,
                 request,
                 src,
                 dialog,
@@ -315,7 +313,7 @@ impl ProxyCore {
                         kind,
                         gens: TimerGens::default(),
                         target,
-                        carrier: Arc::from(""),
+                        carrier: self.no_carrier.clone(),
                         abandoned: false,
                         cancel_sent: false,
                     };
@@ -409,7 +407,7 @@ impl ProxyCore {
             .iter()
             .any(|a| matches!(a, crate::transaction::Action::Send(_)))
         {
-            self.metrics.response(code, rl.transport);
+            self.metrics.response(code, rl.upstream.0);
         }
         self.drive_relay_server(rl, acts, fx);
     }
