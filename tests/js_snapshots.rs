@@ -45,7 +45,7 @@ fn declarations_template_and_plus() {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_add, J_tostr = J.add, J.tostr local function __u_main(this, data, ctx) local n
+        r##"local J = __js local __O = ... or {} local J_add, J_tostr = J.add, J.tostr local function __u_main(this, data, ctx) local n
   n = 1
   local s = J_add("x", n)
   local t = (J_tostr(s) .. "-") .. J_tostr(J_add(n, 1))
@@ -67,7 +67,7 @@ fn numeric_for_loop_with_continue() {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_get, J_lt = J.get, J.lt local function __u_main(this, data)
+        r##"local J = __js local __O = ... or {} local J_get, J_lt = J.get, J.lt local function __u_main(this, data)
   local total = 0
   do local i = 0 while J_lt(i, J_get(data, "length")) do
       if math.fmod(i, 2) == 0 then i = i + 1 continue end
@@ -90,7 +90,7 @@ fn per_iteration_let_captured_by_closure() {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_arr, J_invoke = J.arr, J.invoke local function __u_main(this)
+        r##"local J = __js local __O = ... or {} local J_arr, J_invoke = J.arr, J.invoke local function __u_main(this)
   local fns = J_arr(0)
   do local __c1 = 0 local __f2 = true while true do local i = __c1 if __f2 then __f2 = false else i = i + 1 end
       if not (i < 3) then break end do J_invoke(fns, "push", function(__) return i end)
@@ -113,7 +113,7 @@ function f(v) { return v; }
 const data = null;"##;
     snapshot(
         src,
-        r##"local J = __js local J_get, J_null, J_truthy = J.get, J.null, J.truthy local f, data local function __u_main(this, a, b)
+        r##"local J = __js local __O = ... or {} local J_get, J_null, J_truthy = J.get, J.null, J.truthy local f, data local function __u_main(this, a, b)
   local x = if J_truthy(a) then b else a
   local y = if J_truthy(a) then a else f(nil, b)
   if (J_truthy(a) and (not J_truthy(b))) or (a == J_null) then return if (x == nil) or (x == J_null) then y else x end
@@ -135,7 +135,7 @@ fn object_and_array_literals_with_spread() {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_arr, J_arrextend, J_arrpush, J_get, J_obj, J_objspread, J_set, J_toprop, J_K1, J_K2 = J.arr, J.arrextend, J.arrpush, J.get, J.obj, J.objspread, J.set, J.toprop, table.freeze({"a", "b c", "m"}), table.freeze({}) local function __u_main(this, data, k)
+        r##"local J = __js local __O = ... or {} local J_arr, J_arrextend, J_arrpush, J_get, J_obj, J_objspread, J_set, J_toprop = J.arr, J.arrextend, J.arrpush, J.get, J.obj, J.objspread, J.set, J.toprop local J_K1, J_K2 = __O[1], __O[2] if J_K1 == nil then J_K1, J_K2 = table.freeze({"a", "b c", "m"}), table.freeze({}) __O[1], __O[2] = J_K1, J_K2 end local function __u_main(this, data, k)
   local o = J_obj(J_K1, 1, data, function(this) return J_get(this, "a") end)
   local p do local __t1 = J_obj(J_K2) J_objspread(__t1, o) J_set(__t1, J_toprop(k), 2) p = __t1 end
   local arr do local __t2 = J_arr(2, 1, nil) J_arrextend(__t2, data) J_arrpush(__t2, 3) arr = __t2 end
@@ -154,7 +154,7 @@ fn destructuring_defaults_and_rest() {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_arr, J_get, J_invoke, J_obj, J_K1, J_K2 = J.arr, J.get, J.invoke, J.obj, table.freeze({}), table.freeze({"dest", "vars", "first", "others", "limit", "rest"}) local function __u_main(this, __p1, __p2, limit, ...) local __t3 = J_get(__p1, "routing") local dest = J_get(__t3, "dest") local vars = J_get(__p1, "vars") if vars == nil then vars = J_obj(J_K1) end local first = J_get(__p2, 0) local others = J_invoke(__p2, "slice", 1) if limit == nil then limit = 10 end local rest = J_arr(select("#", ...), ...)
+        r##"local J = __js local __O = ... or {} local J_arr, J_get, J_invoke, J_obj = J.arr, J.get, J.invoke, J.obj local J_K1, J_K2 = __O[1], __O[2] if J_K1 == nil then J_K1, J_K2 = table.freeze({}), table.freeze({"dest", "vars", "first", "others", "limit", "rest"}) __O[1], __O[2] = J_K1, J_K2 end local function __u_main(this, __p1, __p2, limit, ...) local __t3 = J_get(__p1, "routing") local dest = J_get(__t3, "dest") local vars = J_get(__p1, "vars") if vars == nil then vars = J_obj(J_K1) end local first = J_get(__p2, 0) local others = J_invoke(__p2, "slice", 1) if limit == nil then limit = 10 end local rest = J_arr(select("#", ...), ...)
   local a local b
   do local __t4 = J_arr(2, b, a) a = J_get(__t4, 0) b = J_get(__t4, 1) end
   return J_obj(J_K2, dest, vars, first, others, limit, rest)
@@ -178,7 +178,7 @@ fn switch_with_fallthrough_and_default() {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_null = J.null local function __u_main(this, x)
+        r##"local J = __js local __O = ... or {} local J_null = J.null local function __u_main(this, x)
   repeat local __d1, __k2 = x, 0
     if __d1 == 1 then __k2 = 1
 
@@ -207,7 +207,7 @@ fn try_catch_finally_with_return() {
 function risky(d) { return d; }"##;
     snapshot(
         src,
-        r##"local J = __js local J_catch, J_get, J_invoke, J_console = J.catch, J.get, J.invoke, J.G.console local risky local function __u_main(this, data)
+        r##"local J = __js local __O = ... or {} local J_catch, J_get, J_invoke, J_console = J.catch, J.get, J.invoke, J.G.console local risky local function __u_main(this, data)
   do local __ok1, __r1, __v1 = pcall(function()
       return true, risky(nil, data)
     end) if not __ok1 then __ok1, __r1, __v1 = pcall(function(__e) local e = J_catch(__e) do
@@ -233,7 +233,7 @@ fn labeled_break_and_continue() {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_iter, J_lt = J.iter, J.lt local function __u_main(this, rows)
+        r##"local J = __js local __O = ... or {} local J_iter, J_lt = J.iter, J.lt local function __u_main(this, rows)
   local __j1 for __, row in J_iter(rows) do do
       for __, cell in J_iter(row) do do
           if cell == 0 then __j1 = 2 break end
@@ -260,7 +260,7 @@ class Bird extends Animal {
 function main() { return new Bird("tweety") instanceof Animal; }"##;
     snapshot(
         src,
-        r##"local J = __js local J_add, J_call, J_class, J_get, J_instanceof, J_new, J_set, J_superctor, J_superget, J_tostr = J.add, J.call, J.class, J.get, J.instanceof, J.new, J.set, J.superctor, J.superget, J.tostr local Animal Animal = J_class("Animal", nil, function(this, name)
+        r##"local J = __js local __O = ... or {} local J_add, J_call, J_class, J_get, J_instanceof, J_new, J_set, J_superctor, J_superget, J_tostr = J.add, J.call, J.class, J.get, J.instanceof, J.new, J.set, J.superctor, J.superget, J.tostr local Animal Animal = J_class("Animal", nil, function(this, name)
   J_set(this, "legs", 4)
   J_set(this, "name", name) end, {{kind = "get", static = false, key = "label", value = function(this)
   return (J_tostr(J_get(this, "name")) .. "/") .. J_tostr(J_get(this, "legs")) end}, {kind = "method", static = true, key = "create", value = function(this, n)
@@ -287,7 +287,7 @@ export default async function (data) {
 }"##;
     snapshot(
         src,
-        r##"local J = __js local J_async, J_await, J_get, J_invoke, J_set, J_Promise = J.async, J.await, J.get, J.invoke, J.set, J.G.Promise local lookup lookup = J_async(function(this, n)
+        r##"local J = __js local __O = ... or {} local J_async, J_await, J_get, J_invoke, J_set, J_Promise = J.async, J.await, J.get, J.invoke, J.set, J.G.Promise local lookup lookup = J_async(function(this, n)
   local r = J_await(J_invoke(J_Promise, "resolve", n))
   return r
 end)
@@ -309,7 +309,7 @@ function main(data) {
 function prefix(n) { return n.slice(0, 4); }"##;
     snapshot(
         src,
-        r##"local J = __js local J_arr, J_fnname, J_get, J_invoke, J_new, J_null, J_truthy, J_Set = J.arr, J.fnname, J.get, J.invoke, J.new, J.null, J.truthy, J.G.Set local prefix prefix = function(this, n) return J_invoke(n, "slice", 0, 4) end local BLOCKED = J_new(J_Set, J_arr(2, "1900", "0900"))
+        r##"local J = __js local __O = ... or {} local J_arr, J_fnname, J_get, J_invoke, J_new, J_null, J_truthy, J_Set = J.arr, J.fnname, J.get, J.invoke, J.new, J.null, J.truthy, J.G.Set local prefix prefix = function(this, n) return J_invoke(n, "slice", 0, 4) end local BLOCKED = J_new(J_Set, J_arr(2, "1900", "0900"))
 local isBlocked = J_fnname(function(__, n) return J_invoke(BLOCKED, "has", prefix(nil, n)) end, "isBlocked", 1)
 local function __u_main(this, data)
   return if J_truthy(isBlocked(nil, J_get(data, "n"))) then J_null else data

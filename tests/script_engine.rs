@@ -613,3 +613,78 @@ function main(data, ctx)
   return data
 end
 "#;
+
+// ---------------------------------------------------------------- built once per VM
+
+fn js(name: &str, src: &str) -> Arc<Script> {
+    Arc::new(Script::compile_js(name, 1, src).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// The values of the headers a script added, call after call on one VM.
+fn added_headers(chain: &[Arc<Script>], calls: usize) -> Vec<String> {
+    (0..calls)
+        .map(|_| {
+            let r = run_with(chain, Limits::default());
+            cont(&r)
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        })
+        .collect()
+}
+
+#[test]
+fn js_constant_tables_are_built_once_and_read_the_same() {
+    // PREFIXES is only read through `PREFIXES[p]`: the translator builds it
+    // once per VM (frozen) instead of on every call.
+    let src = r#"const PREFIXES = { '1555': 'us', '44': 'uk', 'x': null };
+const LIST = ['a', 'b', -1];
+export function main(data) {
+  const n = data.routing.dest_number;
+  data.headers.push({ key: 'X-P', value: String(PREFIXES[n.slice(0, 4)]) + '/' + LIST[2] + LIST.length + PREFIXES.x });
+  return data;
+}"#;
+    let luau = sipforge::js::transpile("t.js", src).unwrap();
+    assert!(luau.contains("local PREFIXES = __O[-"), "{luau}");
+    assert!(luau.contains("local LIST = __O[-"), "{luau}");
+    let s = js("scripts/hoist.js", src);
+    assert_eq!(added_headers(&[s], 3), vec!["X-P=us/-13null"; 3]);
+}
+
+#[test]
+fn js_top_level_state_written_by_main_never_survives_a_call() {
+    // Each of these writes to, or lets go of, its top-level object: it must
+    // stay a fresh copy per call (DESIGN: the top level runs afresh), so
+    // every call sees the initial value.
+    let cases = [
+        // written through a member
+        "const seen = { n: 0 };\nexport function main(d) { seen.n++; d.headers.push({ key: 'N', value: String(seen.n) }); return d; }",
+        // passed to a function that writes it
+        "const seen = { n: 0 };\nfunction bump(o) { o.n += 1; }\nexport function main(d) { bump(seen); d.headers.push({ key: 'N', value: String(seen.n) }); return d; }",
+        // aliased
+        "const seen = { n: 0 };\nexport function main(d) { const a = seen; a.n = a.n + 1; d.headers.push({ key: 'N', value: String(seen.n) }); return d; }",
+        // an array mutated by a method
+        "const seen = [0];\nexport function main(d) { seen.push(1); d.headers.push({ key: 'N', value: String(seen.length - 1) }); return d; }",
+        // stored into the returned data
+        "const seen = { n: 1 };\nexport function main(d) { d.keep = seen; seen.n = 1; d.headers.push({ key: 'N', value: String(seen.n) }); return d; }",
+    ];
+    for (i, src) in cases.iter().enumerate() {
+        let luau = sipforge::js::transpile("t.js", src).unwrap();
+        assert!(
+            !luau.contains("__O[-"),
+            "case {i} must not be hoisted:\n{luau}"
+        );
+        let s = js(&format!("scripts/state{i}.js"), src);
+        assert_eq!(added_headers(&[s], 3), vec!["N=1"; 3], "case {i}");
+    }
+}
+
+#[test]
+fn js_object_key_lists_are_cached_per_vm() {
+    // Object literals share a frozen key list, built by the first call.
+    let src = "export function main(d) { const o = { a: 1, b: 2 }; o.c = 3; d.headers.push({ key: 'K', value: Object.keys(o).join(',') }); return d; }";
+    let s = js("scripts/keys.js", src);
+    assert_eq!(added_headers(&[s], 3), vec!["K=a,b,c"; 3]);
+}

@@ -295,9 +295,15 @@ pub fn lower(file: &str, source: &str, program: &Program, an: &Analysis) -> R<Lo
         rename: HashMap::new(),
         direct_params: HashSet::new(),
         main: None,
+        hoistable: HashSet::new(),
+        escaped: HashSet::new(),
+        member_object: None,
+        hoist_sites: Vec::new(),
     };
     let mut body = Vec::new();
+    l.hoistable = hoist_candidates(program, an);
     l.program(program, &mut body)?;
+    l.hoist(&mut body);
     let last_line = l.line_of(source.trim_end().len() as u32);
     let main = match l.main.take() {
         Some(m) => m,
@@ -341,6 +347,15 @@ struct Lowerer<'s> {
     /// Parameters that are Luau parameters (others are locals of the prologue).
     direct_params: HashSet<Bid>,
     main: Option<Expr>,
+    /// Top-level `const`s initialised with an object or array literal of
+    /// primitive values: built once per VM if they never escape (see `hoist`).
+    hoistable: HashSet<Bid>,
+    /// Bindings read other than as the object of a plain member read.
+    escaped: HashSet<Bid>,
+    /// The identifier reference (span start) being read as a member object.
+    member_object: Option<u32>,
+    /// Where each hoistable declaration landed in the top-level body.
+    hoist_sites: Vec<(Bid, usize)>,
 }
 
 fn stmt_ends(b: &[Stmt]) -> bool {
@@ -350,6 +365,82 @@ fn stmt_ends(b: &[Stmt]) -> bool {
     )
 }
 
+/// The chunk-level local holding the per-VM cache of values built once
+/// (frozen key lists, hoisted constants): the chunk's first argument, passed
+/// by the script VM (`{}` when run any other way).
+pub const ONCE: &str = "__O";
+
+/// A primitive literal: the values a hoisted constant may hold.
+fn primitive_literal(e: &Expression) -> bool {
+    match e {
+        Expression::StringLiteral(s) => !s.lone_surrogates,
+        Expression::NumericLiteral(_)
+        | Expression::BooleanLiteral(_)
+        | Expression::NullLiteral(_) => true,
+        Expression::UnaryExpression(u) => {
+            u.operator == UnaryOperator::UnaryNegation
+                && matches!(u.argument, Expression::NumericLiteral(_))
+        }
+        Expression::ParenthesizedExpression(p) => primitive_literal(&p.expression),
+        _ => false,
+    }
+}
+
+/// An object literal with plain keys or an array literal, holding only
+/// primitive literals: a value whose whole content is fixed at compile time.
+fn constant_literal(e: &Expression) -> bool {
+    match e {
+        Expression::ObjectExpression(o) => o.properties.iter().all(|p| match p {
+            ObjectPropertyKind::ObjectProperty(p) => {
+                p.kind == PropertyKind::Init
+                    && !p.computed
+                    && !p.method
+                    && !p.shorthand
+                    && !p.key.is_specific_static_name("__proto__")
+                    && matches!(
+                        p.key,
+                        PropertyKey::StaticIdentifier(_)
+                            | PropertyKey::StringLiteral(_)
+                            | PropertyKey::NumericLiteral(_)
+                    )
+                    && primitive_literal(&p.value)
+            }
+            ObjectPropertyKind::SpreadProperty(_) => false,
+        }),
+        Expression::ArrayExpression(a) => a
+            .elements
+            .iter()
+            .all(|el| el.as_expression().is_some_and(primitive_literal)),
+        Expression::ParenthesizedExpression(p) => constant_literal(&p.expression),
+        _ => false,
+    }
+}
+
+/// Top-level `const NAME = <constant literal>` bindings never written again.
+/// Whether they may be hoisted is decided after lowering (they must also
+/// never escape).
+fn hoist_candidates(program: &Program, an: &Analysis) -> HashSet<Bid> {
+    let mut out = HashSet::new();
+    for s in &program.body {
+        let Statement::VariableDeclaration(v) = s else {
+            continue;
+        };
+        if v.kind != VariableDeclarationKind::Const {
+            continue;
+        }
+        for d in &v.declarations {
+            if let (BindingPattern::BindingIdentifier(id), Some(init)) = (&d.id, &d.init)
+                && constant_literal(init)
+                && let Some(&b) = an.decls.get(&id.span.start)
+                && !an.binding(b).reassigned
+            {
+                out.insert(b);
+            }
+        }
+    }
+    out
+}
+
 fn declares_locals(stmts: &[Stmt]) -> bool {
     stmts
         .iter()
@@ -357,6 +448,63 @@ fn declares_locals(stmts: &[Stmt]) -> bool {
 }
 
 impl<'s> Lowerer<'s> {
+    /// Hoisting: a top-level constant literal that is only ever read through
+    /// plain member reads (`X.k`, `X[k]`; never passed, returned, stored,
+    /// method-called or written through) cannot be told apart from a fresh
+    /// copy, so it is built once per VM, frozen, and kept in the chunk's
+    /// cache ([`ONCE`]): `local X = __O[-n] if X == nil then X =
+    /// table.freeze(<literal>) __O[-n] = X end`. Every call still runs the
+    /// top level afresh; only the build is skipped.
+    fn hoist(&mut self, body: &mut Vec<Stmt>) {
+        let mut sites: Vec<(Bid, usize)> = self
+            .hoist_sites
+            .iter()
+            .copied()
+            .filter(|(b, _)| !self.escaped.contains(b))
+            .collect();
+        sites.sort_by_key(|&(_, i)| std::cmp::Reverse(i));
+        for (n, (b, i)) in sites.into_iter().enumerate() {
+            let name = self.bname(b);
+            let Some(Stmt {
+                line,
+                kind: S::Local(names, vals),
+            }) = body.get(i)
+            else {
+                continue;
+            };
+            if names.len() != 1 || names[0] != name || vals.len() != 1 {
+                continue;
+            }
+            let (line, init) = (*line, vals[0].clone());
+            let slot = Expr::Index(
+                Box::new(Expr::name(ONCE)),
+                Box::new(Expr::Num(-(n as f64) - 1.0)),
+            );
+            let x = Expr::name(&name);
+            let build = Block::new(
+                vec![
+                    Stmt::new(
+                        line,
+                        S::Assign(
+                            vec![x.clone()],
+                            vec![Expr::call(Expr::name("table.freeze"), vec![init])],
+                        ),
+                    ),
+                    Stmt::new(line, S::Assign(vec![slot.clone()], vec![x.clone()])),
+                ],
+                0,
+            );
+            body[i] = Stmt::new(line, S::Local(vec![name], vec![slot]));
+            body.insert(
+                i + 1,
+                Stmt::new(
+                    line,
+                    S::If(vec![(line, Expr::bin("==", x, Expr::Nil), build)], None),
+                ),
+            );
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     fn line_of(&self, offset: u32) -> u32 {
@@ -1842,6 +1990,9 @@ impl<'s> Lowerer<'s> {
                         let st = self.st(S::Assign(vec![Expr::Name(name)], vec![val.e]));
                         self.emit(out, pre, vec![st]);
                     } else {
+                        if pre.is_empty() && params.is_none() && self.hoistable.contains(&b) {
+                            self.hoist_sites.push((b, out.len()));
+                        }
                         out.extend(pre);
                         out.push(self.st(S::Local(vec![name], vec![val.e])));
                     }
@@ -2559,6 +2710,9 @@ impl<'s> Lowerer<'s> {
 
     fn ident(&mut self, id: &IdentifierReference) -> R<V> {
         if let Some(b) = self.binding_of_ref(id) {
+            if self.member_object != Some(id.span.start) {
+                self.escaped.insert(b);
+            }
             return Ok(self.read_binding(b));
         }
         let name = id.name.as_str();
@@ -3235,7 +3389,19 @@ impl<'s> Lowerer<'s> {
         if let Some(get) = self.super_key(m)? {
             return Ok(V::any(get));
         }
-        let (o, k) = self.member_parts(m)?;
+        // `X.k` / `X[k]` read: X itself does not escape.
+        let (object, optional) = match m {
+            MemberExpression::StaticMemberExpression(s) => (&s.object, s.optional),
+            MemberExpression::ComputedMemberExpression(c) => (&c.object, c.optional),
+            MemberExpression::PrivateFieldExpression(p) => (&p.object, p.optional),
+        };
+        let saved = self.member_object;
+        if let (Expression::Identifier(id), false) = (object, optional) {
+            self.member_object = Some(id.span.start);
+        }
+        let parts = self.member_parts(m);
+        self.member_object = saved;
+        let (o, k) = parts?;
         Ok(V::any(self.rcall("get", vec![o.e, k.e])))
     }
 

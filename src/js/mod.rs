@@ -113,7 +113,8 @@ pub fn transpile(file: &str, source: &str) -> Result<String, JsError> {
 /// The chunk header (all on line 1): the runtime, cached entry points and
 /// globals, frozen key lists of object literals.
 fn header(l: &lower::Lowered) -> String {
-    let mut out = String::from("local J = __js");
+    let once = lower::ONCE;
+    let mut out = format!("local J = __js local {once} = ... or {{}}");
     let mut names = Vec::new();
     let mut values = Vec::new();
     for r in &l.rt {
@@ -128,29 +129,49 @@ fn header(l: &lower::Lowered) -> String {
         names.push(format!("J_{g}"));
         values.push(format!("J.G.{g}"));
     }
-    let mut extra = Vec::new();
-    for (i, keys) in l.shapes.iter().enumerate() {
-        let mut list = String::from("table.freeze({");
-        for (j, k) in keys.iter().enumerate() {
-            if j > 0 {
-                list.push_str(", ");
-            }
-            codegen::string(&mut list, k);
-        }
-        list.push_str("})");
-        if i < 40 {
-            names.push(format!("J_K{}", i + 1));
-            values.push(list);
-        } else {
-            extra.push(list);
-        }
-    }
     // One `local` statement per 50 names keeps lines readable.
     for (n, v) in names.chunks(50).zip(values.chunks(50)) {
         out.push_str(&format!(" local {} = {}", n.join(", "), v.join(", ")));
     }
+    // Frozen key lists: built by the first call in a VM, then taken from
+    // the cache (`__O[i]`; the ones past 40 in one table at `__O[0]`).
+    let lists: Vec<String> = l
+        .shapes
+        .iter()
+        .map(|keys| {
+            let mut list = String::from("table.freeze({");
+            for (j, k) in keys.iter().enumerate() {
+                if j > 0 {
+                    list.push_str(", ");
+                }
+                codegen::string(&mut list, k);
+            }
+            list.push_str("})");
+            list
+        })
+        .collect();
+    let (first, extra) = lists.split_at(lists.len().min(40));
+    for (c, chunk) in first.chunks(20).enumerate() {
+        let base = c * 20;
+        let names: Vec<String> = (0..chunk.len())
+            .map(|i| format!("J_K{}", base + i + 1))
+            .collect();
+        let slots: Vec<String> = (0..chunk.len())
+            .map(|i| format!("{once}[{}]", base + i + 1))
+            .collect();
+        out.push_str(&format!(
+            " local {n} = {s} if {first} == nil then {n} = {v} {s} = {n} end",
+            n = names.join(", "),
+            s = slots.join(", "),
+            first = names[0],
+            v = chunk.join(", "),
+        ));
+    }
     if !extra.is_empty() {
-        out.push_str(&format!(" local J_KT = {{{}}}", extra.join(", ")));
+        out.push_str(&format!(
+            " local J_KT = {once}[0] if J_KT == nil then J_KT = table.freeze({{{}}}) {once}[0] = J_KT end",
+            extra.join(", ")
+        ));
     }
     out
 }

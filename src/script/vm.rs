@@ -159,9 +159,9 @@ local function unify(data, orig)
     pcall(rawset, routing, "egress_routing", top)
   end
 end
-return function(chunk, env, data, ctx)
+return function(chunk, env, data, ctx, once)
   local orig = if type(data) == "table" then rawget(data, "egress_routing") else nil
-  local ok, err = pcall(chunk)
+  local ok, err = pcall(chunk, once)
   if not ok then return 1, err end
   local main = rawget(env, "main")
   if type(main) ~= "function" then return 2 end
@@ -184,10 +184,21 @@ pub(crate) struct Vm {
     env_meta: Table,
     trampoline: Function,
     codec: data::Codec,
-    chunks: HashMap<u64, (Weak<Script>, Function)>,
+    /// Loaded chunks by script id, each with its cache of values built once
+    /// per VM (a table for translated JavaScript, whose top level reads it as
+    /// its first argument; nil for Lua, whose scripts never see it).
+    chunks: HashMap<u64, (Weak<Script>, Chunk)>,
     runs: u64,
     /// Set after a stop or an internal error: the owner must replace this VM.
     pub(crate) poisoned: bool,
+}
+
+/// A script loaded into one VM.
+#[derive(Clone)]
+struct Chunk {
+    f: Function,
+    /// Values the script's top level builds once per VM (see `chunks`).
+    once: Value,
 }
 
 /// How one script of the chain ended.
@@ -308,10 +319,10 @@ impl Vm {
         })
     }
 
-    /// The cached chunk function of `script` in this state (loaded on first use).
-    fn chunk(&mut self, script: &Arc<Script>) -> mlua::Result<Function> {
-        if let Some((_, f)) = self.chunks.get(&script.id) {
-            return Ok(f.clone());
+    /// The cached chunk of `script` in this state (loaded on first use).
+    fn chunk(&mut self, script: &Arc<Script>) -> mlua::Result<Chunk> {
+        if let Some((_, c)) = self.chunks.get(&script.id) {
+            return Ok(c.clone());
         }
         let f = self
             .lua
@@ -319,9 +330,14 @@ impl Vm {
             .set_name(format!("@{}", script.name))
             .set_mode(mlua::chunk::ChunkMode::Binary)
             .into_function()?;
+        let once = match shape_of(script) {
+            Shape::Js => Value::Table(self.lua.create_table()?),
+            Shape::Lua => Value::Nil,
+        };
+        let c = Chunk { f, once };
         self.chunks
-            .insert(script.id, (Arc::downgrade(script), f.clone()));
-        Ok(f)
+            .insert(script.id, (Arc::downgrade(script), c.clone()));
+        Ok(c)
     }
 
     fn sweep(&mut self) {
@@ -331,30 +347,39 @@ impl Vm {
     /// Runs one script in a fresh environment (a table whose metatable is
     /// `env_meta`, marked safe) set as the chunk's environment: the trampoline
     /// runs the chunk (fresh upvalues) and calls `env.main(data, ctx)`.
-    fn step(&self, chunk: &Function, data: Value, ctx: &Table) -> mlua::Result<Step> {
-        // SAFETY: the arguments sit at stack indexes 1..=5 of the protected call's
-        // frame (trampoline, chunk, env_meta, data, ctx), which has LUA_MINSTACK
+    fn step(&self, chunk: &Chunk, data: Value, ctx: &Table) -> mlua::Result<Step> {
+        // SAFETY: the arguments sit at stack indexes 1..=6 of the protected call's
+        // frame (trampoline, chunk, env_meta, data, ctx, once), which has LUA_MINSTACK
         // free slots; the closure uses two. The environment is a fresh table and
         // the chunk a Lua function, so nothing but the trampoline call can raise,
         // and its errors (a timeout outside the script's own pcall, out of memory)
         // are caught by the surrounding protected call. The closure owns nothing
         // that an unwinding error would skip dropping.
         let (code, value): (u8, Value) = unsafe {
-            self.lua
-                .exec_raw((&self.trampoline, chunk, &self.env_meta, data, ctx), |l| {
+            self.lua.exec_raw(
+                (
+                    &self.trampoline,
+                    &chunk.f,
+                    &self.env_meta,
+                    data,
+                    ctx,
+                    &chunk.once,
+                ),
+                |l| {
                     ffi::lua_createtable(l, 0, 4);
                     ffi::lua_pushvalue(l, 3);
-                    ffi::lua_setmetatable(l, 6);
+                    ffi::lua_setmetatable(l, 7);
                     // "safeenv", as luaL_sandboxthread does for its proxy: imported
                     // builtins keep their fast paths. Sound because the globals
                     // behind it are read-only and the compiler never treats a
                     // global the script writes as an import.
-                    ffi::lua_setsafeenv(l, 6, 1);
-                    ffi::lua_pushvalue(l, 6);
+                    ffi::lua_setsafeenv(l, 7, 1);
+                    ffi::lua_pushvalue(l, 7);
                     ffi::lua_setfenv(l, 2);
-                    ffi::lua_replace(l, 3); // trampoline(chunk, env, data, ctx)
-                    ffi::lua_call(l, 4, 2);
-                })?
+                    ffi::lua_replace(l, 3); // trampoline(chunk, env, data, ctx, once)
+                    ffi::lua_call(l, 5, 2);
+                },
+            )?
         };
         Ok(match code {
             0 => Step::Returned(value),
@@ -476,7 +501,7 @@ impl Vm {
     fn run_steps(
         &self,
         chain: &[Arc<Script>],
-        chunks: &[Function],
+        chunks: &[Chunk],
         table: Table,
         ctx_table: &Table,
     ) -> mlua::Result<Result<Value, Outcome>> {

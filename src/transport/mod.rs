@@ -44,12 +44,14 @@ impl fmt::Display for Transport {
     }
 }
 
+pub mod batch;
 pub mod outbound;
 pub mod resolve;
 mod tcp;
 mod udp;
 
 pub use outbound::{Outbound, SendError};
+pub use udp::UdpSock;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,7 +75,7 @@ pub enum TransportError {
 
 /// Every socket sipforge listens on, bound but not yet serving.
 pub struct Listeners {
-    udp: Vec<Arc<tokio::net::UdpSocket>>,
+    udp: Vec<Arc<UdpSock>>,
     tcp: Vec<tokio::net::TcpListener>,
     tcp_max_connections: usize,
     tcp_idle: std::time::Duration,
@@ -114,9 +116,7 @@ impl Listeners {
     pub fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
         let mut v = Vec::new();
         for s in &self.udp {
-            if let Ok(a) = s.local_addr() {
-                v.push((Transport::Udp, a));
-            }
+            v.push((Transport::Udp, s.local_addr()));
         }
         for l in &self.tcp {
             if let Ok(a) = l.local_addr() {
@@ -151,8 +151,12 @@ impl Listeners {
         outbound.set_pipeline(&pipeline);
         pipeline.set_outbound(outbound.clone());
         let mut tasks = JoinSet::new();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         for sock in self.udp {
-            tasks.spawn(udp::serve(sock, pipeline.clone()));
+            let addr = sock.local_addr();
+            if let Err(e) = udp::spawn(sock, pipeline.clone(), stop.clone()) {
+                tracing::error!(%addr, error = %e, "cannot start the UDP receive thread");
+            }
         }
         let conn_limit = Arc::new(tokio::sync::Semaphore::new(self.tcp_max_connections));
         for l in self.tcp {
@@ -165,6 +169,7 @@ impl Listeners {
             ));
         }
         shutdown.await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
         tasks.abort_all();
     }
 }

@@ -12,14 +12,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::Transport;
+use super::{Transport, UdpSock};
 use crate::pipeline::Pipeline;
 
 /// Messages that may wait for one TCP connection's writer.
 pub const CONN_QUEUE: usize = 256;
+/// How often a UDP send that found the socket buffer full is tried again
+/// (1 ms apart) before it fails.
+const UDP_RETRIES: u32 = 20;
 /// How long connecting to a peer may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -46,8 +49,8 @@ pub(crate) struct ConnHandle {
 
 /// Every way out: UDP sockets and the TCP connections by peer address.
 pub struct Outbound {
-    udp_v4: Option<Arc<UdpSocket>>,
-    udp_v6: Option<Arc<UdpSocket>>,
+    udp_v4: Option<Arc<UdpSock>>,
+    udp_v6: Option<Arc<UdpSock>>,
     conns: DashMap<SocketAddr, ConnHandle>,
     /// Outbound connections may only be opened while this many are open.
     max_outbound: usize,
@@ -58,12 +61,8 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    pub(crate) fn new(udp: &[Arc<UdpSocket>], max_outbound: usize, idle: Duration) -> Outbound {
-        let pick = |v6: bool| {
-            udp.iter()
-                .find(|s| s.local_addr().is_ok_and(|a| a.is_ipv6() == v6))
-                .cloned()
-        };
+    pub(crate) fn new(udp: &[Arc<UdpSock>], max_outbound: usize, idle: Duration) -> Outbound {
+        let pick = |v6: bool| udp.iter().find(|s| s.local_addr().is_ipv6() == v6).cloned();
         Outbound {
             udp_v4: pick(false),
             udp_v6: pick(true),
@@ -113,7 +112,7 @@ impl Outbound {
                 let Some(sock) = sock.as_ref() else {
                     return Ok(Err(SendError::NoSocket(Transport::Udp)));
                 };
-                match sock.try_send_to(&bytes, to) {
+                match sock.send_to(&bytes, to) {
                     Ok(_) => Ok(Ok(())),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(bytes),
                     Err(e) => Ok(Err(SendError::Udp(to, e.to_string()))),
@@ -143,10 +142,21 @@ impl Outbound {
                     &self.udp_v4
                 };
                 let sock = sock.as_ref().ok_or(SendError::NoSocket(Transport::Udp))?;
-                sock.send_to(&bytes, to)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| SendError::Udp(to, e.to_string()))
+                // The socket buffer was full: give it a moment, a few times.
+                let mut tries = 0;
+                loop {
+                    match sock.send_to(&bytes, to) {
+                        Ok(_) => return Ok(()),
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                && tries < UDP_RETRIES =>
+                        {
+                            tries += 1;
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                        Err(e) => return Err(SendError::Udp(to, e.to_string())),
+                    }
+                }
             }
             Transport::Tcp => {
                 let existing = self.conns.get(&to).map(|h| h.clone());

@@ -1,19 +1,56 @@
-//! UDP: one receive loop per socket; each datagram is one message.
+//! UDP: each listening socket has its own receive thread. The thread blocks
+//! in `recvmmsg` (no readiness polling, no async wake-ups: the socket is not
+//! registered with the runtime at all), handles every datagram of the batch
+//! through the pipeline, and sends the answers of the batch with one
+//! `sendmmsg`. Sends from elsewhere (proxy forwarding, retransmission
+//! timers, scripts on the pool) are plain non-blocking `sendto` calls on the
+//! same socket, so the source address and port always match the Via.
 
+use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::UdpSocket;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tracing::{debug, warn};
 
 use super::Transport;
+use super::batch::{RecvBatch, SendBatch};
 use crate::pipeline::{Pipeline, Reply, Step};
 
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
+/// Datagrams taken per `recvmmsg` when they queue up.
+const BATCH: usize = 32;
+/// How often a receive thread that gets nothing looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(200);
 
-pub(super) fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+/// A bound UDP socket, shared by its receive thread and every sender.
+pub struct UdpSock {
+    sock: Socket,
+    local: SocketAddr,
+}
+
+impl UdpSock {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Sends one datagram without waiting (`WouldBlock` when the socket
+    /// buffer is full).
+    pub fn send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<usize> {
+        self.sock
+            .send_to_with_flags(bytes, &SockAddr::from(to), libc::MSG_DONTWAIT)
+    }
+
+    fn fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+pub(super) fn bind(addr: SocketAddr) -> io::Result<UdpSock> {
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         sock.set_only_v6(true)?;
@@ -21,45 +58,82 @@ pub(super) fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     // Bursts of INVITEs must not be lost in the kernel; best effort.
     let _ = sock.set_recv_buffer_size(4 << 20);
     let _ = sock.set_send_buffer_size(4 << 20);
-    sock.set_nonblocking(true)?;
+    // Blocking receive with a timeout (the thread checks for shutdown);
+    // sends pass MSG_DONTWAIT.
+    sock.set_read_timeout(Some(STOP_POLL))?;
     sock.bind(&addr.into())?;
-    UdpSocket::from_std(sock.into())
+    let local = sock
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("not an IP socket"))?;
+    Ok(UdpSock { sock, local })
 }
 
-pub(super) async fn serve(sock: Arc<UdpSocket>, pipeline: Arc<Pipeline>) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    loop {
-        let (n, src) = match sock.recv_from(&mut buf).await {
-            Ok(v) => v,
+/// Starts the receive thread of `sock`; it serves until `stop` is set.
+/// Must be called inside the runtime (scripts on the pool and the proxy's
+/// tasks are spawned onto it).
+pub(super) fn spawn(
+    sock: Arc<UdpSock>,
+    pipeline: Arc<Pipeline>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    let rt = tokio::runtime::Handle::current();
+    std::thread::Builder::new()
+        .name(format!("udp-{}", sock.local))
+        .spawn(move || {
+            let _rt = rt.enter();
+            serve(&sock, &pipeline, &stop);
+        })
+}
+
+fn serve(sock: &Arc<UdpSock>, pipeline: &Arc<Pipeline>, stop: &AtomicBool) {
+    let mut rx = RecvBatch::new(BATCH, MAX_DATAGRAM);
+    let mut tx = SendBatch::new();
+    while !stop.load(Ordering::Relaxed) {
+        let n = match rx.recv(sock.fd(), libc::MSG_WAITFORONE) {
+            Ok(n) => n,
             Err(e) => {
                 // ICMP errors surface here on some platforms; keep serving.
                 debug!(error = %e, "udp recv error");
                 continue;
             }
         };
-        match pipeline.process(&buf[..n], src, Transport::Udp) {
-            Step::Done(Some(reply)) => send(&sock, reply).await,
-            Step::Done(None) => {}
-            Step::Script(call) if pipeline.script_inline() => {
-                if let Some(reply) = pipeline.run_script_here(call) {
-                    send(&sock, reply).await;
+        for i in 0..n {
+            let (data, src, truncated) = rx.get(i);
+            let Some(src) = src else { continue };
+            if truncated {
+                debug!(%src, "udp datagram larger than {MAX_DATAGRAM} bytes dropped");
+                continue;
+            }
+            match pipeline.process(data, src, Transport::Udp) {
+                Step::Done(Some(reply)) => tx.push(reply.to, reply.bytes),
+                Step::Done(None) => {}
+                Step::Script(call) if pipeline.script_inline() => {
+                    if let Some(reply) = pipeline.run_script_here(call) {
+                        tx.push(reply.to, reply.bytes);
+                    }
+                }
+                Step::Script(call) => {
+                    // Scripts run on the engine's pool; the receive loop goes on.
+                    let (sock, pipeline) = (sock.clone(), pipeline.clone());
+                    tokio::spawn(async move {
+                        if let Some(reply) = pipeline.run_script(call).await {
+                            send(&sock, reply);
+                        }
+                    });
                 }
             }
-            Step::Script(call) => {
-                // Scripts run on the engine's pool; the receive loop goes on.
-                let (sock, pipeline) = (sock.clone(), pipeline.clone());
-                tokio::spawn(async move {
-                    if let Some(reply) = pipeline.run_script(call).await {
-                        send(&sock, reply).await;
-                    }
-                });
-            }
+        }
+        if !tx.is_empty() {
+            tx.flush(sock.fd(), |to, e| {
+                warn!(to = ?to, error = %e, "udp send failed");
+            });
         }
     }
 }
 
-async fn send(sock: &UdpSocket, reply: Reply) {
-    if let Err(e) = sock.send_to(&reply.bytes, reply.to).await {
+fn send(sock: &UdpSock, reply: Reply) {
+    if let Err(e) = sock.send_to(&reply.bytes, reply.to) {
         warn!(to = %reply.to, error = %e, "udp send failed");
     }
 }
