@@ -149,6 +149,17 @@ fn bench(c: &mut Criterion) {
     bench_call(c, "script/typical_call_js", &chain, &data, &ctx, &limits);
     let chain = [identity_js];
     bench_call(c, "script/identity_call_js", &chain, &data, &ctx, &limits);
+    // The Kamailio comparison's script (benches/compare/route.js).
+    let route_js = Arc::new(
+        Script::compile_js(
+            "benches/compare/route.js",
+            1,
+            include_str!("compare/route.js"),
+        )
+        .unwrap(),
+    );
+    let chain = [route_js];
+    bench_call(c, "script/compare_route_js", &chain, &data, &ctx, &limits);
     let long = long_script();
     assert!(long.lines().count() >= 200, "{}", long.lines().count());
     c.bench_function("js/transpile_200_lines", |b| {

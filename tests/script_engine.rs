@@ -688,3 +688,80 @@ fn js_object_key_lists_are_cached_per_vm() {
     let s = js("scripts/keys.js", src);
     assert_eq!(added_headers(&[s], 3), vec!["K=a,b,c"; 3]);
 }
+
+// ---------------------------------------------------------------- data built to measure
+
+fn uses(src: &str) -> Option<sipforge::js::DataUse> {
+    sipforge::js::transpile_with_use("t.js", src)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .1
+}
+
+fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn js_data_use_is_what_main_reads() {
+    let u = uses(include_str!("../benches/compare/route.js")).expect("known");
+    assert_eq!(u.keys, set(&["headers", "routing"]));
+    assert_eq!(u.routing, Some(set(&["dest_number"])));
+    assert!(!u.ctx);
+
+    let u = uses("export default function (data, ctx) { data.egress_routing.reverse(); ctx.log('x'); if (data.schedule.week) return data; return data; }").expect("known");
+    assert_eq!(u.keys, set(&["egress_routing", "schedule"]));
+    assert_eq!(u.routing, Some(set(&[])));
+    assert!(u.ctx);
+
+    // data.routing used as a whole
+    let u = uses("function f(r) { return r.cli; }\nfunction main(data) { data.headers.push({key: 'A', value: f(data.routing)}); return data; }").expect("known");
+    assert_eq!(u.routing, None);
+    // data.routing.x written: routing as a whole too
+    let u = uses("function main(data) { data.routing.cli = '1'; return data; }").expect("known");
+    assert_eq!(u.routing, None);
+
+    // Anything that lets `data` go, or returns something else: unknown.
+    for src in [
+        "function main(data) { return helper(data); }\nfunction helper(d) { return d; }",
+        "function main(data) { return { ...data }; }",
+        "function main(data) { const k = 'headers'; data[k].push({key: 'a', value: 'b'}); return data; }",
+        "function main(data) { const { routing } = data; return data; }",
+        "function main(data) { if (data.routing.cli) return Promise.reject([480, 'No']); return data; }",
+        "function main(data) { data = { headers: [] }; return data; }",
+        "function main(data) { console.log(JSON.stringify(data)); return data; }",
+        "function main(data) { for (const k in data) {} return data; }",
+        "function main(data) { data.egress_routing = []; return data; }",
+        "function main(data) { const f = () => data; return f(); }",
+        "function main(data) { return data?.routing ? data : data; }",
+        "const main = (data) => data;",
+        "function main(...args) { return args[0]; }",
+    ] {
+        assert_eq!(uses(src), None, "{src}");
+    }
+}
+
+#[test]
+fn js_scripts_see_the_same_call_whether_data_is_built_whole_or_in_part() {
+    // The engine builds only what a script reads (dry runs, want_json, build
+    // everything): both must give the same routing outcome.
+    let scripts = [
+        include_str!("../benches/compare/route.js"),
+        "export function main(data) { data.egress_routing.reverse(); return data; }",
+        "export function main(data) { const e = data.routing.egress_routing; e.push({ gateway: '192.0.2.1:5060' }); return data; }",
+        "export function main(data) { if (data.routing.dest_number.startsWith('1555')) data.remove_headers.push({ key: 'X-Foo' }); return data; }",
+        "export function main(data, ctx) { data.headers.push({ key: 'X-C', value: ctx.customer.id + data.schedule.week }); return data; }",
+        "export function main(data) { if (data.routing.pai === null) throw new Error('403 No PAI'); return data; }",
+        "export function main(data) { data.egress_routing.splice(0, 1); data.headers.push({ key: 'X-H', value: data.routing.headers['User-Agent'] }); return data; }",
+    ];
+    for (i, src) in scripts.iter().enumerate() {
+        let s = js(&format!("scripts/part{i}.js"), src);
+        let chain = [s];
+        let part = Engine::run_blocking(&chain, call(), &ctx("acme"), &Limits::default(), false);
+        let whole = Engine::run_blocking(&chain, call(), &ctx("acme"), &Limits::default(), true);
+        assert_eq!(
+            format!("{:?}", part.outcome),
+            format!("{:?}", whole.outcome),
+            "script {i}"
+        );
+    }
+}

@@ -117,6 +117,9 @@ struct FnCtx {
     class: Option<ClassCtx>,
     /// Instance field initialisers to run after `super(...)` (derived constructors).
     fields_after_super: Option<Vec<Stmt>>,
+    /// This is the script's `main` (its returns are checked by the data-use
+    /// analysis).
+    is_main: bool,
 }
 
 impl FnCtx {
@@ -128,6 +131,7 @@ impl FnCtx {
             is_async,
             class,
             fields_after_super: None,
+            is_main: false,
         }
     }
 }
@@ -144,6 +148,8 @@ pub struct Lowered {
     /// The expression holding the script's `main`.
     pub main: Expr,
     pub last_line: u32,
+    /// What `main` reads of `data` and `ctx`, when the analysis could tell.
+    pub data_use: Option<super::DataUse>,
 }
 
 /// Globals a script may read (`J.G.<name>`).
@@ -299,11 +305,24 @@ pub fn lower(file: &str, source: &str, program: &Program, an: &Analysis) -> R<Lo
         escaped: HashSet::new(),
         member_object: None,
         hoist_sites: Vec::new(),
+        main_span: None,
+        data_param: None,
+        ctx_param: None,
+        data_keys: BTreeSet::new(),
+        routing_keys: Some(BTreeSet::new()),
+        main_returns_other: false,
+        routing_field: None,
     };
     let mut body = Vec::new();
     l.hoistable = hoist_candidates(program, an);
+    if let Some((span, data, ctx)) = main_params(program, an) {
+        l.main_span = Some(span);
+        l.data_param = data;
+        l.ctx_param = ctx;
+    }
     l.program(program, &mut body)?;
     l.hoist(&mut body);
+    let data_use = l.data_use();
     let last_line = l.line_of(source.trim_end().len() as u32);
     let main = match l.main.take() {
         Some(m) => m,
@@ -323,6 +342,7 @@ pub fn lower(file: &str, source: &str, program: &Program, an: &Analysis) -> R<Lo
         shapes: l.shapes,
         main,
         last_line,
+        data_use,
     })
 }
 
@@ -356,6 +376,21 @@ struct Lowerer<'s> {
     member_object: Option<u32>,
     /// Where each hoistable declaration landed in the top-level body.
     hoist_sites: Vec<(Bid, usize)>,
+    /// The data-use analysis (see [`super::DataUse`]): `main`'s function
+    /// (span start) and its `data` and `ctx` parameters.
+    main_span: Option<u32>,
+    data_param: Option<Bid>,
+    ctx_param: Option<Bid>,
+    /// `data.<key>` names read.
+    data_keys: BTreeSet<String>,
+    /// `data.routing.<key>` names read; `None` once `data.routing` is used
+    /// any other way.
+    routing_keys: Option<BTreeSet<String>>,
+    /// `main` returns something other than `data` somewhere.
+    main_returns_other: bool,
+    /// The `data.routing` member expression (span start) being read only
+    /// for the field named.
+    routing_field: Option<(u32, String)>,
 }
 
 fn stmt_ends(b: &[Stmt]) -> bool {
@@ -441,6 +476,75 @@ fn hoist_candidates(program: &Program, an: &Analysis) -> HashSet<Bid> {
     out
 }
 
+/// The script's `main` as a function declaration (`export default function`,
+/// else a top-level `function main`): its span start and its `data` and
+/// `ctx` parameters when they are plain names. `None` when `main` is
+/// anything else (an arrow, a reassigned binding, a rest parameter).
+fn main_params(program: &Program, an: &Analysis) -> Option<(u32, Option<Bid>, Option<Bid>)> {
+    let mut main = None;
+    for s in &program.body {
+        match s {
+            Statement::ExportDefaultDeclaration(e) => {
+                if let ExportDefaultDeclarationKind::FunctionDeclaration(f) = &e.declaration {
+                    return params_of(f, an);
+                }
+                return None;
+            }
+            Statement::FunctionDeclaration(f)
+                if f.id.as_ref().is_some_and(|id| id.name.as_str() == "main") =>
+            {
+                main = Some(&**f);
+            }
+            Statement::ExportDeclaration(e) => {
+                if let Declaration::FunctionDeclaration(f) = &e.declaration
+                    && f.id.as_ref().is_some_and(|id| id.name.as_str() == "main")
+                {
+                    main = Some(&**f);
+                }
+            }
+            _ => {}
+        }
+    }
+    params_of(main?, an)
+}
+
+fn params_of(f: &Function, an: &Analysis) -> Option<(u32, Option<Bid>, Option<Bid>)> {
+    if f.params.rest.is_some() {
+        return None;
+    }
+    if let Some(id) = &f.id
+        && let Some(&b) = an.decls.get(&id.span.start)
+        && an.binding(b).reassigned
+    {
+        return None;
+    }
+    let param = |i: usize| -> Option<Option<Bid>> {
+        match f.params.items.get(i) {
+            None => Some(None),
+            Some(p) if p.initializer.is_none() => match &p.pattern {
+                BindingPattern::BindingIdentifier(id) => {
+                    an.decls.get(&id.span.start).map(|&b| Some(b))
+                }
+                _ => None,
+            },
+            Some(_) => None,
+        }
+    };
+    Some((f.span.start, param(0)?, param(1)?))
+}
+
+/// The name a member expression reads when it is fixed: `o.k`, `o["k"]`.
+fn static_member_name<'a>(m: &'a MemberExpression<'a>) -> Option<&'a str> {
+    match m {
+        MemberExpression::StaticMemberExpression(s) => Some(s.property.name.as_str()),
+        MemberExpression::ComputedMemberExpression(c) => match &c.expression {
+            Expression::StringLiteral(s) if !s.lone_surrogates => Some(s.value.as_str()),
+            _ => None,
+        },
+        MemberExpression::PrivateFieldExpression(_) => None,
+    }
+}
+
 fn declares_locals(stmts: &[Stmt]) -> bool {
     stmts
         .iter()
@@ -448,6 +552,26 @@ fn declares_locals(stmts: &[Stmt]) -> bool {
 }
 
 impl<'s> Lowerer<'s> {
+    /// The data-use analysis' result: known only when `main` is a plain
+    /// function whose `data` parameter is never reassigned, only read
+    /// through fixed member names (`data.k`, `data.routing.k`), and is what
+    /// every `return` of `main` gives back.
+    fn data_use(&self) -> Option<super::DataUse> {
+        self.main_span?;
+        let data = self.data_param?;
+        if self.escaped.contains(&data)
+            || self.an.binding(data).reassigned
+            || self.main_returns_other
+        {
+            return None;
+        }
+        Some(super::DataUse {
+            keys: self.data_keys.clone(),
+            routing: self.routing_keys.clone(),
+            ctx: self.ctx_param.is_some_and(|c| self.an.binding(c).used),
+        })
+    }
+
     /// Hoisting: a top-level constant literal that is only ever read through
     /// plain member reads (`X.k`, `X[k]`; never passed, returned, stored,
     /// method-called or written through) cannot be told apart from a fresh
@@ -1100,10 +1224,26 @@ impl<'s> Lowerer<'s> {
                 self.main = Some(value);
             }
             Statement::ReturnStatement(r) => {
-                let (pre, v) = self.apart(|s| match &r.argument {
+                let saved = self.member_object;
+                if self.f.is_main {
+                    // `return data` gives the data back; anything else from
+                    // `main` ends the data-use analysis.
+                    match &r.argument {
+                        Some(Expression::Identifier(id))
+                            if self.data_param.is_some()
+                                && self.binding_of_ref(id) == self.data_param =>
+                        {
+                            self.member_object = Some(id.span.start);
+                        }
+                        _ => self.main_returns_other = true,
+                    }
+                }
+                let r = self.apart(|s| match &r.argument {
                     Some(e) => s.expr(e).map(Some),
                     None => Ok(None),
-                })?;
+                });
+                self.member_object = saved;
+                let (pre, v) = r?;
                 let ret = self.ret(v.map(|v| v.e));
                 self.emit(out, pre, vec![ret]);
             }
@@ -2229,7 +2369,8 @@ impl<'s> Lowerer<'s> {
             None if arrow => self.f.class.clone(),
             None => None,
         };
-        let ctx = FnCtx::new(this, is_async, class_ctx);
+        let mut ctx = FnCtx::new(this, is_async, class_ctx);
+        ctx.is_main = self.main_span == Some(span.start);
         let saved_f = std::mem::replace(&mut self.f, ctx);
         let saved_pre = std::mem::take(&mut self.pre);
         let saved_line = self.line;
@@ -3395,12 +3536,39 @@ impl<'s> Lowerer<'s> {
             MemberExpression::ComputedMemberExpression(c) => (&c.object, c.optional),
             MemberExpression::PrivateFieldExpression(p) => (&p.object, p.optional),
         };
-        let saved = self.member_object;
+        let saved = (self.member_object, self.routing_field.take());
+        let name = static_member_name(m);
         if let (Expression::Identifier(id), false) = (object, optional) {
-            self.member_object = Some(id.span.start);
+            let b = self.binding_of_ref(id);
+            if b.is_some() && b == self.data_param {
+                // `data.k`: a field read (a computed name lets `data` escape).
+                if let Some(k) = name {
+                    self.member_object = Some(id.span.start);
+                    self.data_keys.insert(k.to_string());
+                    if k == "routing" {
+                        match &saved.1 {
+                            Some((at, field)) if *at == m.span().start => {
+                                if let Some(r) = &mut self.routing_keys {
+                                    r.insert(field.clone());
+                                }
+                            }
+                            _ => self.routing_keys = None,
+                        }
+                    }
+                }
+            } else {
+                self.member_object = Some(id.span.start);
+            }
+        }
+        // `data.routing.k`: tell the inner read which field it is for.
+        if let (Some(k), false, Some(inner)) = (name, optional, object.as_member_expression())
+            && static_member_name(inner) == Some("routing")
+        {
+            self.routing_field = Some((inner.span().start, k.to_string()));
         }
         let parts = self.member_parts(m);
-        self.member_object = saved;
+        self.member_object = saved.0;
+        self.routing_field = None;
         let (o, k) = parts?;
         Ok(V::any(self.rcall("get", vec![o.e, k.e])))
     }

@@ -32,6 +32,7 @@ mod lower;
 pub mod runtime;
 mod scope;
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// A script that cannot be transpiled: `file:line:col: message`.
@@ -74,7 +75,29 @@ fn line_col(source: &str, offset: usize) -> (u32, u32) {
 
 /// Transpiles a JavaScript routing script to Luau (which runs on the runtime
 /// installed as `__js`). `file` is only used in error positions.
+/// What a translated script's `main` reads of `data` and `ctx`, as far as
+/// the translator can prove it (`main` only reads fixed member names of
+/// `data` — `data.k`, `data.routing.k` — and returns `data` itself). The
+/// script VM builds only these parts; the rest of the call stays as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataUse {
+    /// `data.<key>` names read.
+    pub keys: BTreeSet<String>,
+    /// `data.routing.<key>` names read; `None`: `data.routing` is used as a
+    /// whole.
+    pub routing: Option<BTreeSet<String>>,
+    /// `ctx` is used at all.
+    pub ctx: bool,
+}
+
+/// Translates `source` to Luau (see [`transpile_with_use`]).
 pub fn transpile(file: &str, source: &str) -> Result<String, JsError> {
+    transpile_with_use(file, source).map(|(luau, _)| luau)
+}
+
+/// Translates `source` to Luau, with what its `main` reads of `data` and
+/// `ctx` when that is known.
+pub fn transpile_with_use(file: &str, source: &str) -> Result<(String, Option<DataUse>), JsError> {
     let allocator = oxc_allocator::Allocator::default();
     let ret =
         oxc_parser::Parser::new(&allocator, source, oxc_span::SourceType::unambiguous()).parse();
@@ -107,7 +130,7 @@ pub fn transpile(file: &str, source: &str) -> Result<String, JsError> {
     w.raw(&format!(
         "main = function(data, ctx) return J.main({main}, data, ctx) end"
     ));
-    Ok(w.finish())
+    Ok((w.finish(), lowered.data_use))
 }
 
 /// The chunk header (all on line 1): the runtime, cached entry points and

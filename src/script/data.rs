@@ -483,7 +483,17 @@ unsafe fn js_key_order<'k>(l: *mut lua_State, keys: impl Iterator<Item = &'k str
 
 /// Sets `m`'s entries on the table on top of the stack (needs 2 free slots).
 unsafe fn set_toml_fields(l: *mut lua_State, m: &toml::Table, amt: Option<c_int>) -> bool {
-    for (k, v) in m {
+    unsafe { set_toml_fields_where(l, m, amt, |_| true) }
+}
+
+/// [`set_toml_fields`] for the keys `keep` accepts.
+unsafe fn set_toml_fields_where(
+    l: *mut lua_State,
+    m: &toml::Table,
+    amt: Option<c_int>,
+    keep: impl Fn(&str) -> bool,
+) -> bool {
+    for (k, v) in m.iter().filter(|(k, _)| keep(k)) {
         unsafe {
             push_str(l, k);
             if !push_toml(l, v, amt) {
@@ -503,6 +513,42 @@ fn transport_str(t: Transport) -> &'static str {
     }
 }
 
+/// Which parts of `data` and `ctx` a call builds: everything, or what the
+/// script is known to read ([`crate::js::DataUse`]). Parts not built are
+/// absent from the tables and kept as they were when the result is read back.
+pub(crate) struct Parts<'a>(pub(crate) Option<&'a crate::js::DataUse>);
+
+impl Parts<'_> {
+    pub(crate) const ALL: Parts<'static> = Parts(None);
+
+    /// `data.<key>`.
+    fn key(&self, k: &str) -> bool {
+        self.0.is_none_or(|u| u.keys.contains(k))
+    }
+
+    /// `data.routing.<key>` (when `data.routing` is built).
+    fn routing(&self, k: &str) -> bool {
+        self.0
+            .is_none_or(|u| u.routing.as_ref().is_none_or(|r| r.contains(k)))
+    }
+
+    pub(crate) fn egress(&self) -> bool {
+        self.key("egress_routing") || (self.key("routing") && self.routing("egress_routing"))
+    }
+
+    pub(crate) fn headers(&self) -> bool {
+        self.key("headers")
+    }
+
+    pub(crate) fn removes(&self) -> bool {
+        self.key("remove_headers")
+    }
+
+    fn ctx(&self) -> bool {
+        self.0.is_none_or(|u| u.ctx)
+    }
+}
+
 /// Builds `data` (DESIGN.md §4) and `ctx` in one call into the VM.
 ///
 /// `shape` chooses Lua tables or the JavaScript runtime's representation (for
@@ -513,7 +559,8 @@ pub(crate) fn build(
     d: &CallData,
     ctx: &CallCtx,
     shape: Shape,
-) -> mlua::Result<(Table, Table)> {
+    parts: &Parts,
+) -> mlua::Result<(Table, Value)> {
     let js = shape == Shape::Js;
     if js && codec.null_ptr == 0 {
         return Err(mlua::Error::runtime(
@@ -538,7 +585,7 @@ pub(crate) fn build(
     // table written is fresh (clones are never read-only); a real out-of-memory
     // would be turned into an error by the protected call.
     let res = unsafe {
-        lua.exec_raw::<(Table, Table)>((&codec.keys, &codec.log), |l| {
+        lua.exec_raw::<(Table, Value)>((&codec.keys, &codec.log), |l| {
             if ffi::lua_checkstack(l, STACK_NEEDED) == 0 {
                 ok = false;
                 return;
@@ -572,7 +619,7 @@ pub(crate) fn build(
             // data, pre-filled with the vars (the contract fields win on a clash)
             ffi::lua_createtable(l, 0, len_hint(5 + d.vars.len()));
             let data = ffi::lua_gettop(l);
-            if !set_toml_fields(l, &d.vars, amt) {
+            if !set_toml_fields_where(l, &d.vars, amt, |k| parts.key(k)) {
                 ok = false;
                 return;
             }
@@ -585,53 +632,103 @@ pub(crate) fn build(
                     )
                 });
                 let contract = ["routing", "egress_routing", "headers", "remove_headers"];
-                js_key_order(l, contract.into_iter().chain(vars), 4 + d.vars.len());
+                let n = if parts.0.is_none() {
+                    4 + d.vars.len()
+                } else {
+                    4
+                };
+                js_key_order(
+                    l,
+                    contract.into_iter().chain(vars).filter(|k| parts.key(k)),
+                    n,
+                );
             }
 
-            let routing = b.new_table(Tmpl::Routing);
-            b.set_str(routing, K::CallId, &r.call_id);
-            b.set_str(routing, K::Method, &r.method);
-            b.set_str(routing, K::Ruri, &r.ruri);
-            b.set_str(routing, K::DestNumber, &r.dest_number);
-            b.set_str(routing, K::Cli, &r.cli);
-            b.set_opt_str(routing, K::FromDisplay, r.from_display.as_deref());
-            b.set_str(routing, K::FromUri, &r.from_uri);
-            b.set_str(routing, K::ToUri, &r.to_uri);
-            b.set_opt_str(routing, K::Pai, r.pai.as_deref());
-            b.set_str(routing, K::SrcIp, src_ip);
-            b.set_num(routing, K::SrcPort, f64::from(r.src_port));
-            b.set_str(routing, K::Transport, transport_str(r.transport));
-            b.set_str(routing, K::AccountId, &r.account_id);
-            b.set_str(routing, K::Server, &r.server);
-            b.set_num(routing, K::Time, r.time_ms as f64);
-            b.key(K::Headers);
-            b.request_headers(&r.headers);
-            b.set(routing);
+            let routing = if parts.key("routing") {
+                let t = b.new_table(Tmpl::Routing);
+                let str_fields: [(K, &str, &str); 11] = [
+                    (K::CallId, "call_id", &r.call_id),
+                    (K::Method, "method", &r.method),
+                    (K::Ruri, "ruri", &r.ruri),
+                    (K::DestNumber, "dest_number", &r.dest_number),
+                    (K::Cli, "cli", &r.cli),
+                    (K::FromUri, "from_uri", &r.from_uri),
+                    (K::ToUri, "to_uri", &r.to_uri),
+                    (K::SrcIp, "src_ip", src_ip),
+                    (K::Transport, "transport", transport_str(r.transport)),
+                    (K::AccountId, "account_id", &r.account_id),
+                    (K::Server, "server", &r.server),
+                ];
+                for (k, name, v) in str_fields {
+                    if parts.routing(name) {
+                        b.set_str(t, k, v);
+                    }
+                }
+                if parts.routing("from_display") {
+                    b.set_opt_str(t, K::FromDisplay, r.from_display.as_deref());
+                }
+                if parts.routing("pai") {
+                    b.set_opt_str(t, K::Pai, r.pai.as_deref());
+                }
+                if parts.routing("src_port") {
+                    b.set_num(t, K::SrcPort, f64::from(r.src_port));
+                }
+                if parts.routing("time") {
+                    b.set_num(t, K::Time, r.time_ms as f64);
+                }
+                if parts.routing("headers") {
+                    b.key(K::Headers);
+                    b.request_headers(&r.headers);
+                    b.set(t);
+                }
+                Some(t)
+            } else {
+                None
+            };
 
-            ffi::lua_createtable(l, len_hint(d.egress.len()), 0);
-            let egress = ffi::lua_gettop(l);
-            for (i, e) in d.egress.iter().enumerate() {
-                b.entry(e);
-                ffi::lua_rawseti_(l, egress, len_hint(i + 1));
+            if parts.egress() {
+                ffi::lua_createtable(l, len_hint(d.egress.len()), 0);
+                let egress = ffi::lua_gettop(l);
+                for (i, e) in d.egress.iter().enumerate() {
+                    b.entry(e);
+                    ffi::lua_rawseti_(l, egress, len_hint(i + 1));
+                }
+                b.finish_array(egress, d.egress.len());
+                if let Some(routing) = routing.filter(|_| parts.routing("egress_routing")) {
+                    b.key(K::EgressRouting);
+                    ffi::lua_pushvalue(l, egress);
+                    b.set(routing);
+                }
+                if parts.key("egress_routing") {
+                    b.key(K::EgressRouting);
+                    ffi::lua_pushvalue(l, egress);
+                    b.set(data);
+                }
             }
-            b.finish_array(egress, d.egress.len());
-            b.key(K::EgressRouting);
-            ffi::lua_pushvalue(l, egress);
-            b.set(routing);
-            b.key(K::EgressRouting);
-            ffi::lua_pushvalue(l, egress);
-            b.set(data);
-            b.key(K::Routing);
-            ffi::lua_pushvalue(l, routing);
-            b.set(data);
+            if let Some(routing) = routing {
+                b.key(K::Routing);
+                ffi::lua_pushvalue(l, routing);
+                b.set(data);
+            }
             ffi::lua_settop(l, data);
-            b.key(K::Headers);
-            b.header_list(&d.headers);
-            b.set(data);
-            b.key(K::RemoveHeaders);
-            b.remove_list(&d.remove_headers);
-            b.set(data);
+            if parts.headers() {
+                b.key(K::Headers);
+                b.header_list(&d.headers);
+                b.set(data);
+            }
+            if parts.removes() {
+                b.key(K::RemoveHeaders);
+                b.remove_list(&d.remove_headers);
+                b.set(data);
+            }
 
+            if !parts.ctx() {
+                ffi::lua_pushnil(l);
+                ffi::lua_replace(l, 2);
+                ffi::lua_replace(l, 1);
+                ffi::lua_settop(l, 2);
+                return;
+            }
             // ctx = { secrets = {...}, customer = { id = ... }, log = <log> }
             let c = b.new_table(Tmpl::Ctx);
             b.key(K::Secrets);
@@ -1081,15 +1178,52 @@ impl Interned {
     }
 }
 
-type CallDataParts = (Vec<EgressEntry>, Vec<(String, String)>, Vec<String>);
+type CallDataParts = (
+    Option<Vec<EgressEntry>>,
+    Option<Vec<(String, String)>>,
+    Option<Vec<String>>,
+);
 
-/// Reads the returned data table at stack index `d`.
+/// Reads the returned data table at stack index `d`; the parts not built
+/// are not read (`None`).
 fn read_data(
     rd: &Rd,
     d: c_int,
     r: &Routing,
     cache: &mut Interned,
+    parts: &Parts,
 ) -> Result<CallDataParts, String> {
+    let egress = if parts.egress() {
+        Some(read_egress(rd, d, r, cache)?)
+    } else {
+        None
+    };
+    let headers = if parts.headers() {
+        let h = read_headers(rd, rd.field(d, K::Headers), &|| "headers".to_string())?;
+        rd.pop();
+        Some(h)
+    } else {
+        None
+    };
+    let remove_headers = if parts.removes() {
+        let h = read_removes(rd, rd.field(d, K::RemoveHeaders), &|| {
+            "remove_headers".to_string()
+        })?;
+        rd.pop();
+        Some(h)
+    } else {
+        None
+    };
+    Ok((egress, headers, remove_headers))
+}
+
+/// `egress_routing` (or `routing.egress_routing`) of the returned data.
+fn read_egress(
+    rd: &Rd,
+    d: c_int,
+    r: &Routing,
+    cache: &mut Interned,
+) -> Result<Vec<EgressEntry>, String> {
     let mut egress_v = rd.field(d, K::EgressRouting);
     if let Slot::Nil = egress_v {
         rd.pop();
@@ -1136,13 +1270,7 @@ fn read_data(
         }
     };
     rd.pop();
-    let headers = read_headers(rd, rd.field(d, K::Headers), &|| "headers".to_string())?;
-    rd.pop();
-    let remove_headers = read_removes(rd, rd.field(d, K::RemoveHeaders), &|| {
-        "remove_headers".to_string()
-    })?;
-    rd.pop();
-    Ok((egress, headers, remove_headers))
+    Ok(egress)
 }
 
 /// Parses the returned data; `input` supplies routing, vars and the defaults.
@@ -1153,6 +1281,7 @@ pub(crate) fn read_back(
     value: &Value,
     input: CallData,
     shape: Shape,
+    parts: &Parts,
 ) -> mlua::Result<Result<CallData, String>> {
     let (null_ptr, undef_ptr) = (codec.null_ptr, codec.undef_ptr);
     let Value::Table(t) = value else {
@@ -1181,7 +1310,7 @@ pub(crate) fn read_back(
                 undef_ptr,
                 _vm: PhantomData,
             };
-            parsed = Some(read_data(&rd, 2, routing, cache));
+            parsed = Some(read_data(&rd, 2, routing, cache, parts));
             ffi::lua_settop(l, 0);
         })?;
     }
@@ -1190,9 +1319,9 @@ pub(crate) fn read_back(
     };
     Ok(parsed.map(|(egress, headers, remove_headers)| CallData {
         routing: input.routing,
-        egress,
-        headers,
-        remove_headers,
+        egress: egress.unwrap_or(input.egress),
+        headers: headers.unwrap_or(input.headers),
+        remove_headers: remove_headers.unwrap_or(input.remove_headers),
         vars: input.vars,
     }))
 }

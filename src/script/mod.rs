@@ -141,6 +141,9 @@ pub struct Script {
     /// Process-unique identity (worker caches key on it).
     id: u64,
     bytecode: Vec<u8>,
+    /// What the script reads of `data`/`ctx` when the translator proved it
+    /// (JavaScript only): the VM builds just that.
+    uses: Option<crate::js::DataUse>,
 }
 
 impl Script {
@@ -163,13 +166,16 @@ impl Script {
         source: &str,
         limits: &Limits,
     ) -> Result<Script, ScriptError> {
-        let luau = crate::js::transpile(name, source).map_err(|e| ScriptError::Compile {
-            file: e.file,
-            line: e.line,
-            col: e.col,
-            message: e.message,
-        })?;
-        Script::compile(name, version, &luau, Lang::Js, limits)
+        let (luau, uses) =
+            crate::js::transpile_with_use(name, source).map_err(|e| ScriptError::Compile {
+                file: e.file,
+                line: e.line,
+                col: e.col,
+                message: e.message,
+            })?;
+        let mut script = Script::compile(name, version, &luau, Lang::Js, limits)?;
+        script.uses = uses;
+        Ok(script)
     }
 
     /// [`Script::compile_lua`] with explicit limits for the definition check.
@@ -207,6 +213,7 @@ impl Script {
             lang,
             id: NEXT_SCRIPT_ID.fetch_add(1, Ordering::Relaxed),
             bytecode,
+            uses: None,
         };
         vm::check_defines_main(&script, limits)?;
         Ok(script)

@@ -347,7 +347,7 @@ impl Vm {
     /// Runs one script in a fresh environment (a table whose metatable is
     /// `env_meta`, marked safe) set as the chunk's environment: the trampoline
     /// runs the chunk (fresh upvalues) and calls `env.main(data, ctx)`.
-    fn step(&self, chunk: &Chunk, data: Value, ctx: &Table) -> mlua::Result<Step> {
+    fn step(&self, chunk: &Chunk, data: Value, ctx: &Value) -> mlua::Result<Step> {
         // SAFETY: the arguments sit at stack indexes 1..=6 of the protected call's
         // frame (trampoline, chunk, env_meta, data, ctx, once), which has LUA_MINSTACK
         // free slots; the closure uses two. The environment is a fresh table and
@@ -456,7 +456,20 @@ impl Vm {
 
         // Build `data` and `ctx` (one raw call into the VM) before the memory limit
         // is set: the builder relies on allocation not failing.
-        let built = data::build(&self.lua, &self.codec, &data, ctx, shape_of(&chain[0]));
+        // One translated script whose reads of `data` are known: build only
+        // those parts (a dry run shows the whole returned data: all of it).
+        let parts = match chain {
+            [only] if !want_json => data::Parts(only.uses.as_ref()),
+            _ => data::Parts::ALL,
+        };
+        let built = data::build(
+            &self.lua,
+            &self.codec,
+            &data,
+            ctx,
+            shape_of(&chain[0]),
+            &parts,
+        );
         let (table, ctx_table) = match built {
             Ok(b) => b,
             Err(e) => return (self.classify_internal(&e), None),
@@ -486,7 +499,8 @@ impl Vm {
             (true, Shape::Lua) => Some(data::to_json(&value)),
             (true, Shape::Js) => Some(data::to_json_js(&self.codec, &value)),
         };
-        let outcome = match data::read_back(&self.lua, &mut self.codec, &value, data, shape) {
+        let outcome = match data::read_back(&self.lua, &mut self.codec, &value, data, shape, &parts)
+        {
             Ok(Ok(d)) => Outcome::Continue(d),
             Ok(Err(message)) => Outcome::Failed {
                 message: format!("{}: {message}", last.name),
@@ -503,7 +517,7 @@ impl Vm {
         chain: &[Arc<Script>],
         chunks: &[Chunk],
         table: Table,
-        ctx_table: &Table,
+        ctx_table: &Value,
     ) -> mlua::Result<Result<Value, Outcome>> {
         let mut value = Value::Table(table);
         let mut shape = chain.first().map_or(Shape::Lua, |s| shape_of(s));
