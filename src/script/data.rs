@@ -569,7 +569,9 @@ pub(crate) fn build(
     }
     let r = &d.routing;
     let mut ip_buf = [0u8; 64];
-    let src_ip = {
+    let src_ip = if !(parts.key("routing") && parts.routing("src_ip")) {
+        ""
+    } else {
         use std::io::Write;
         let mut cur = std::io::Cursor::new(&mut ip_buf[..]);
         let _ = write!(cur, "{}", r.src_ip);
@@ -623,7 +625,9 @@ pub(crate) fn build(
                 ok = false;
                 return;
             }
-            if js {
+            // The key order only shows when `data` is enumerated, which a
+            // script reading parts of it never does.
+            if js && parts.0.is_none() {
                 // routing, egress_routing, headers, remove_headers, then the vars
                 let vars = d.vars.keys().map(String::as_str).filter(|k| {
                     !matches!(
@@ -645,7 +649,19 @@ pub(crate) fn build(
             }
 
             let routing = if parts.key("routing") {
-                let t = b.new_table(Tmpl::Routing);
+                let t = match &parts.0 {
+                    // Only some fields: a small fresh table (the template
+                    // holds all of them).
+                    Some(u) if u.routing.is_some() => {
+                        ffi::lua_createtable(
+                            l,
+                            0,
+                            len_hint(u.routing.as_ref().map_or(0, |r| r.len())),
+                        );
+                        ffi::lua_gettop(l)
+                    }
+                    _ => b.new_table(Tmpl::Routing),
+                };
                 let str_fields: [(K, &str, &str); 11] = [
                     (K::CallId, "call_id", &r.call_id),
                     (K::Method, "method", &r.method),

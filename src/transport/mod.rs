@@ -152,6 +152,7 @@ impl Listeners {
         pipeline.set_outbound(outbound.clone());
         let mut tasks = JoinSet::new();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let udp = self.udp.clone();
         for sock in self.udp {
             let addr = sock.local_addr();
             if let Err(e) = udp::spawn(sock, pipeline.clone(), stop.clone()) {
@@ -170,6 +171,9 @@ impl Listeners {
         }
         shutdown.await;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for sock in &udp {
+            udp::wake(sock);
+        }
         tasks.abort_all();
     }
 }

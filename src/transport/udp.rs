@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tracing::{debug, warn};
@@ -24,8 +23,6 @@ use crate::pipeline::{Pipeline, Reply, Step};
 const MAX_DATAGRAM: usize = 65_535;
 /// Datagrams taken per `recvmmsg` when they queue up.
 const BATCH: usize = 32;
-/// How often a receive thread that gets nothing looks at the stop flag.
-const STOP_POLL: Duration = Duration::from_millis(200);
 
 /// A bound UDP socket, shared by its receive thread and every sender.
 pub struct UdpSock {
@@ -58,15 +55,35 @@ pub(super) fn bind(addr: SocketAddr) -> io::Result<UdpSock> {
     // Bursts of INVITEs must not be lost in the kernel; best effort.
     let _ = sock.set_recv_buffer_size(4 << 20);
     let _ = sock.set_send_buffer_size(4 << 20);
-    // Blocking receive with a timeout (the thread checks for shutdown);
-    // sends pass MSG_DONTWAIT.
-    sock.set_read_timeout(Some(STOP_POLL))?;
+    // Blocking receive without a timeout (no kernel timer armed per wait;
+    // `stop` wakes the thread with a datagram); sends pass MSG_DONTWAIT.
     sock.bind(&addr.into())?;
     let local = sock
         .local_addr()?
         .as_socket()
         .ok_or_else(|| io::Error::other("not an IP socket"))?;
     Ok(UdpSock { sock, local })
+}
+
+/// Stops the receive thread of `sock` (after `stop` was set): it sleeps in
+/// `recvmmsg` without a timeout, so an empty datagram wakes it.
+pub(super) fn wake(sock: &UdpSock) {
+    let mut to = sock.local;
+    if to.ip().is_unspecified() {
+        to.set_ip(if to.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let any: SocketAddr = if to.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    if let Ok(s) = std::net::UdpSocket::bind(any) {
+        let _ = s.send_to(&[], to);
+    }
 }
 
 /// Starts the receive thread of `sock`; it serves until `stop` is set.
@@ -91,6 +108,7 @@ fn serve(sock: &Arc<UdpSock>, pipeline: &Arc<Pipeline>, stop: &AtomicBool) {
     let mut tx = SendBatch::new();
     while !stop.load(Ordering::Relaxed) {
         let n = match rx.recv(sock.fd(), libc::MSG_WAITFORONE) {
+            Ok(_) if stop.load(Ordering::Relaxed) => break,
             Ok(n) => n,
             Err(e) => {
                 // ICMP errors surface here on some platforms; keep serving.
