@@ -367,6 +367,41 @@ fn dead_tcp_gateway_fails_over_to_udp_carrier() {
     assert_eq!(attempts(&s.sc, "c1", "timeout"), 0);
 }
 
+/// A UDP gateway the kernel refuses to send to (the broadcast address,
+/// without SO_BROADCAST: EACCES): the INVITE goes out with the receive
+/// thread's batched `sendmmsg`, whose failure is reported back as the
+/// attempt's transport error, so the call fails over at once instead of
+/// after the attempt timeout.
+#[test]
+fn udp_send_refused_by_the_kernel_fails_over_at_once() {
+    let s = setup_opts(&Opts {
+        gw1: Some("255.255.255.255:5060".into()),
+        attempt_ms: 20_000,
+        ..Opts::default()
+    });
+    let mut caller = UdpSide::new(&s.sc, &s.uac);
+    let mut c2 = UdpSide::new(&s.sc, &s.uas2);
+    let started = Instant::now();
+    call(&s, "refused1");
+    let (fwd, from) = c2.expect("INVITE sip:15551234567@");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed over only after {:?}",
+        started.elapsed()
+    );
+    let uas2 = s.uas2.local_addr().unwrap();
+    s.uas2
+        .send_to(&response(&fwd, 200, "OK", "b", uas2), from)
+        .unwrap();
+    let (ok, _) = caller.expect("SIP/2.0 200 OK");
+    ack_and_bye_udp(&s, &mut caller, &mut c2, &ok);
+    caller.quiet();
+    c2.quiet();
+    assert_no_transactions(&s.sc);
+    assert_eq!(attempts(&s.sc, "c1", "transport_error"), 1);
+    assert_eq!(attempts(&s.sc, "c1", "timeout"), 0);
+}
+
 /// Scenario 4: A TCP carrier that reads the INVITE and closes the connection without
 /// answering: the call fails over to carrier 2. sipforge does not treat the
 /// closed connection as a transport error of the pending attempt (RFC 3261

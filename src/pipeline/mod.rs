@@ -221,6 +221,14 @@ impl Pipeline {
     }
 
     /// Proxy mode's call core, if in proxy mode.
+    /// A UDP datagram sent on behalf of transaction `token` (a
+    /// [`crate::transaction::TxId`]) failed when its batch went out.
+    pub fn udp_send_failed(&self, token: u64) {
+        if let Some(p) = &self.proxy {
+            p.on_transport_error(crate::transaction::TxId(token));
+        }
+    }
+
     pub fn proxy(&self) -> Option<&Arc<proxy_call::ProxyCore>> {
         self.proxy.as_ref()
     }

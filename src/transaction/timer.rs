@@ -1,15 +1,20 @@
-//! The timer service: ONE tokio task firing a min-heap of
-//! `(deadline, seq, TxId, TimerKind, generation)` that the handles push into
-//! directly (a mutex held for one push); the task is woken only when a new
-//! entry is due before every other one. Due entries are handed to a callback as [`Fired`]; ties fire in
-//! scheduling order. Cancellation is by generation: [`TimerGens`] keeps the
-//! current generation of each timer of a transaction, and a firing whose
-//! generation is no longer current is ignored (stale heap entries simply
-//! expire). The number of pending entries is capped ([`TimerError::Full`]).
+//! The timer service: ONE tokio task firing a timing wheel of
+//! `(deadline, seq, TxId, TimerKind, generation)` entries that the handles
+//! push into directly (a mutex held for one push, O(1)); the task is woken
+//! only when a new entry is due before the time it sleeps until. The wheel
+//! has one slot per millisecond over [`WHEEL_SLOTS`] ms (65 s: every SIP
+//! transaction timer); later deadlines wait in an overflow heap and move
+//! into the wheel as it turns. Due entries are handed to a callback as
+//! [`Fired`], in deadline order (ties in scheduling order). Cancellation is
+//! by generation: [`TimerGens`] keeps the current generation of each timer
+//! of a transaction, and a firing whose generation is no longer current is
+//! ignored (stale entries simply expire). The number of pending entries is
+//! capped ([`TimerError::Full`]).
 //!
-//! Time comes from a [`Clock`]: [`TokioClock`] in production,
-//! [`ManualClock`] in tests (tokio's `test-util` is not enabled, so paused
-//! time is not available; the manual clock is advanced by the test).
+//! Time comes from a [`Clock`]: [`TokioClock`] in production (which lets
+//! timers fire up to [`TIMER_GRANULARITY`] late so that one wake-up fires
+//! many), [`ManualClock`] in tests (tokio's `test-util` is not enabled, so
+//! paused time is not available; the manual clock is advanced by the test).
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
@@ -29,7 +34,18 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Instant;
     /// Completes once `now() >= deadline`.
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send + 'static;
+    /// How much later than its deadline a timer may fire so that timers due
+    /// close together fire in one wake-up (zero: exactly on time).
+    fn granularity(&self) -> Duration {
+        Duration::ZERO
+    }
 }
+
+/// [`TokioClock`]'s [`Clock::granularity`]: SIP's shortest timer is T1
+/// (500 ms by default), so firing up to 5 ms late changes nothing on the
+/// wire, and under load the service wakes at most 200 times a second
+/// instead of once per distinct deadline.
+pub const TIMER_GRANULARITY: Duration = Duration::from_millis(5);
 
 /// tokio's clock (so tokio's paused time applies if ever enabled).
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,6 +58,10 @@ impl Clock for TokioClock {
 
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + Send + 'static {
         tokio::time::sleep_until(tokio::time::Instant::from_std(deadline))
+    }
+
+    fn granularity(&self) -> Duration {
+        TIMER_GRANULARITY
     }
 }
 
@@ -146,17 +166,149 @@ impl Ord for Entry {
     }
 }
 
-/// The heap the handles push into and the task pops from.
+/// Slots of the timing wheel (one millisecond each).
+pub const WHEEL_SLOTS: usize = 1 << 16;
+
+/// The wheel the handles push into and the task takes from.
 struct Shared {
-    heap: std::sync::Mutex<Heap>,
-    /// Wakes the task when a new entry is due before everything it knew of.
+    heap: std::sync::Mutex<Wheel>,
+    /// Wakes the task when a new entry is due before the time it sleeps until.
     wake: tokio::sync::Notify,
 }
 
-#[derive(Default)]
-struct Heap {
-    entries: BinaryHeap<Entry>,
+/// Entries by the millisecond they come due in ("tick", counted from
+/// `base`); a slot holds only ticks in `[cursor, cursor + WHEEL_SLOTS)`.
+struct Wheel {
+    base: Instant,
+    /// The first tick not yet taken.
+    cursor: u64,
+    slots: Vec<Vec<Entry>>,
+    /// One bit per non-empty slot.
+    occupied: Vec<u64>,
+    in_wheel: usize,
+    /// Entries beyond the wheel's range, earliest first.
+    overflow: BinaryHeap<Entry>,
     seq: u64,
+    /// What the task sleeps until (`None`: until woken).
+    sleeping_until: Option<Instant>,
+}
+
+impl Wheel {
+    fn new(base: Instant) -> Wheel {
+        Wheel {
+            base,
+            cursor: 0,
+            slots: (0..WHEEL_SLOTS).map(|_| Vec::new()).collect(),
+            occupied: vec![0; WHEEL_SLOTS / 64],
+            in_wheel: 0,
+            overflow: BinaryHeap::new(),
+            seq: 0,
+            sleeping_until: None,
+        }
+    }
+
+    /// The tick a deadline falls in (rounded up: never fires early).
+    fn tick_of(&self, deadline: Instant) -> u64 {
+        let d = deadline.saturating_duration_since(self.base);
+        let ms = d.as_millis() as u64;
+        if d > Duration::from_millis(ms) {
+            ms + 1
+        } else {
+            ms
+        }
+    }
+
+    fn push(&mut self, e: Entry) {
+        let t = self.tick_of(e.deadline).max(self.cursor);
+        if t - self.cursor >= WHEEL_SLOTS as u64 {
+            self.overflow.push(e);
+            return;
+        }
+        let i = (t % WHEEL_SLOTS as u64) as usize;
+        self.slots[i].push(e);
+        self.occupied[i / 64] |= 1 << (i % 64);
+        self.in_wheel += 1;
+    }
+
+    /// Moves every entry due at `now` into `due` (unsorted).
+    fn take_due(&mut self, now: Instant, due: &mut Vec<Entry>) {
+        let now_tick = self.tick_of(now);
+        // Ticks whose whole millisecond has begun: deadlines in them are <= now
+        // only up to the rounding, so entries are checked one by one below.
+        let end = now_tick + 1;
+        let span = end.saturating_sub(self.cursor).min(WHEEL_SLOTS as u64);
+        if self.in_wheel > 0 {
+            for k in 0..span {
+                let i = ((self.cursor + k) % WHEEL_SLOTS as u64) as usize;
+                if self.occupied[i / 64] & (1 << (i % 64)) == 0 {
+                    continue;
+                }
+                let slot = &mut self.slots[i];
+                let before = slot.len();
+                let mut j = 0;
+                while j < slot.len() {
+                    if slot[j].deadline <= now {
+                        due.push(slot.swap_remove(j));
+                    } else {
+                        j += 1;
+                    }
+                }
+                self.in_wheel -= before - slot.len();
+                if slot.is_empty() {
+                    self.occupied[i / 64] &= !(1 << (i % 64));
+                }
+            }
+        }
+        // The cursor stops at the current tick: entries left in it (due
+        // later within this millisecond) are found again next time.
+        self.cursor = self.cursor.max(now_tick);
+        while self.overflow.peek().is_some_and(|e| e.deadline <= now) {
+            if let Some(e) = self.overflow.pop() {
+                due.push(e);
+            }
+        }
+        // Overflow entries now within range move into the wheel.
+        while self
+            .overflow
+            .peek()
+            .is_some_and(|e| self.tick_of(e.deadline) < self.cursor + WHEEL_SLOTS as u64)
+        {
+            if let Some(e) = self.overflow.pop() {
+                self.push(e);
+            }
+        }
+    }
+
+    /// The earliest deadline pending, if any.
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut best = self.overflow.peek().map(|e| e.deadline);
+        if self.in_wheel > 0 {
+            let start = (self.cursor % WHEEL_SLOTS as u64) as usize;
+            // Scan the bitmap from the cursor's slot, wrapping once.
+            let words = WHEEL_SLOTS / 64;
+            for n in 0..=words {
+                let w = (start / 64 + n) % words;
+                let mut bits = self.occupied[w];
+                if n == 0 {
+                    bits &= !0u64 << (start % 64);
+                }
+                if bits != 0 {
+                    let i = w * 64 + bits.trailing_zeros() as usize;
+                    let slot_min = self.slots[i].iter().map(|e| e.deadline).min();
+                    best = match (best, slot_min) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    fn len(&self) -> usize {
+        self.in_wheel + self.overflow.len()
+    }
 }
 
 enum Cmd {
@@ -219,10 +371,13 @@ impl<C: Clock> TimerHandle<C> {
                 self.pending.fetch_sub(1, Ordering::AcqRel);
                 return Err(TimerError::Stopped);
             };
-            let earliest = h.entries.peek().is_none_or(|e| deadline < e.deadline);
+            let earliest = h.sleeping_until.is_none_or(|t| deadline < t);
+            if earliest {
+                h.sleeping_until = Some(deadline);
+            }
             h.seq += 1;
             let seq = h.seq;
-            h.entries.push(Entry {
+            h.push(Entry {
                 deadline,
                 seq,
                 tx,
@@ -272,7 +427,7 @@ where
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let pending = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(Shared {
-        heap: std::sync::Mutex::new(Heap::default()),
+        heap: std::sync::Mutex::new(Wheel::new(clock.now())),
         wake: tokio::sync::Notify::new(),
     });
     let handle = TimerHandle {
@@ -295,8 +450,10 @@ struct Service<C, F> {
 }
 
 impl<C: Clock, F: FnMut(Fired)> Service<C, F> {
-    /// Fires every due entry (popped under the lock, fired after it: a
-    /// callback may schedule). The next deadline, if any.
+    /// Fires every due entry (taken under the lock, fired after it: a
+    /// callback may schedule), in deadline order. Then records and returns
+    /// what the task will sleep until: the next deadline, pushed back to the
+    /// clock's granularity (`None`: nothing pending).
     fn fire_due(&mut self) -> Option<Instant> {
         loop {
             let now = self.clock.now();
@@ -304,19 +461,21 @@ impl<C: Clock, F: FnMut(Fired)> Service<C, F> {
                 let Ok(mut h) = self.shared.heap.lock() else {
                     return None;
                 };
-                while h.entries.peek().is_some_and(|e| e.deadline <= now) {
-                    if let Some(e) = h.entries.pop() {
-                        self.due.push(e);
-                    }
-                    if self.due.len() >= 4096 {
-                        break;
-                    }
+                h.take_due(now, &mut self.due);
+                if self.due.is_empty() {
+                    let next = h
+                        .next_deadline()
+                        .map(|d| d.max(now + self.clock.granularity()));
+                    h.sleeping_until = next;
+                    return next;
                 }
-                h.entries.peek().map(|e| e.deadline)
+                // Until these have fired, a schedule() must not think the
+                // task is asleep for long.
+                h.sleeping_until = Some(now);
+                h.len()
             };
-            if self.due.is_empty() {
-                return next;
-            }
+            let _ = next;
+            self.due.sort_unstable_by(|a, b| b.cmp(a));
             for e in self.due.drain(..) {
                 self.pending.fetch_sub(1, Ordering::AcqRel);
                 (self.on_fire)(Fired {

@@ -7,6 +7,7 @@ use std::mem::zeroed;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
+use bytes::Bytes;
 use socket2::SockAddr;
 
 /// Reusable buffers for `recvmmsg`: `batch` slots of `slot` bytes each.
@@ -104,10 +105,10 @@ impl RecvBatch {
     }
 }
 
-/// Answers gathered while a receive batch is handled, sent with one
-/// `sendmmsg`.
+/// Datagrams gathered while a receive batch is handled, sent with one
+/// `sendmmsg`; each may carry a token (whose send failure is reported).
 pub struct SendBatch {
-    msgs: Vec<(SockAddr, Vec<u8>)>,
+    msgs: Vec<(SockAddr, Bytes, Option<u64>)>,
     iov: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
 }
@@ -130,30 +131,35 @@ impl SendBatch {
         }
     }
 
-    pub fn push(&mut self, to: SocketAddr, bytes: Vec<u8>) {
-        self.msgs.push((SockAddr::from(to), bytes));
+    pub fn push(&mut self, to: SocketAddr, bytes: impl Into<Bytes>, token: Option<u64>) {
+        self.msgs.push((SockAddr::from(to), bytes.into(), token));
     }
 
     pub fn is_empty(&self) -> bool {
         self.msgs.is_empty()
     }
 
-    /// Sends everything gathered (without waiting: a full socket buffer
-    /// drops, as UDP may) and empties the batch. Each failure is handed to
-    /// `failed` with its destination.
-    pub fn flush(&mut self, fd: RawFd, mut failed: impl FnMut(Option<SocketAddr>, io::Error)) {
+    /// Sends everything gathered, in order (without waiting: a full socket
+    /// buffer drops, as UDP may), and empties the batch. Each failure is
+    /// handed to `failed` with its destination and token.
+    pub fn flush(
+        &mut self,
+        fd: RawFd,
+        mut failed: impl FnMut(Option<SocketAddr>, Option<u64>, io::Error),
+    ) {
         let mut start = 0;
         while start < self.msgs.len() {
-            let rest = &mut self.msgs[start..];
+            let rest = &self.msgs[start..];
             self.iov.clear();
             self.hdrs.clear();
-            for (_, bytes) in rest.iter_mut() {
+            for (_, bytes, _) in rest {
+                // sendmsg only reads the buffers.
                 self.iov.push(libc::iovec {
-                    iov_base: bytes.as_mut_ptr().cast(),
+                    iov_base: bytes.as_ptr() as *mut libc::c_void,
                     iov_len: bytes.len(),
                 });
             }
-            for (i, (to, _)) in rest.iter().enumerate() {
+            for (i, (to, _, _)) in rest.iter().enumerate() {
                 // SAFETY: all-zero is a valid msghdr; the pointers set below
                 // point into `self.iov` and `self.msgs`, alive for the call.
                 let mut h: libc::mmsghdr = unsafe { zeroed() };
@@ -175,7 +181,8 @@ impl SendBatch {
             if n <= 0 {
                 // The first message failed: report it and go on with the next.
                 let e = io::Error::last_os_error();
-                failed(self.msgs[start].0.as_socket(), e);
+                let (to, _, token) = &self.msgs[start];
+                failed(to.as_socket(), *token, e);
                 start += 1;
             } else {
                 start += n as usize;
@@ -197,15 +204,18 @@ mod tests {
         let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
         let mut out = SendBatch::new();
         for i in 0..5u8 {
-            out.push(b_addr, vec![b'x'; 10 + i as usize]);
+            out.push(b_addr, vec![b'x'; 10 + i as usize], None);
         }
         // A destination that cannot be sent to (port 0) fails alone.
-        out.push("127.0.0.1:0".parse().unwrap(), b"lost".to_vec());
-        out.push(b_addr, b"last".to_vec());
+        out.push("127.0.0.1:0".parse().unwrap(), b"lost".to_vec(), Some(7));
+        out.push(b_addr, b"last".to_vec(), None);
         let mut errors = Vec::new();
-        out.flush(a.as_raw_fd(), |to, e| errors.push((to, e.kind())));
+        out.flush(a.as_raw_fd(), |to, token, e| {
+            errors.push((to, token, e.kind()))
+        });
         assert!(out.is_empty());
         assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].1, Some(7));
 
         b.set_read_timeout(Some(std::time::Duration::from_secs(2)))
             .unwrap();

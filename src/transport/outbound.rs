@@ -96,11 +96,17 @@ impl Outbound {
     /// handed over one after the other leave in that order. `None`: this one
     /// needs [`Outbound::send`] (a connection must be opened, or the socket
     /// would block); `bytes` is given back for it.
+    ///
+    /// On a UDP receive thread handling a batch, a UDP datagram leaves with
+    /// the batch's `sendmmsg` instead ([`super::udp::defer`]); if that send
+    /// fails, `token` is reported to the pipeline
+    /// ([`Pipeline::udp_send_failed`]).
     pub fn try_send_now(
         &self,
         transport: Transport,
         to: SocketAddr,
         bytes: Bytes,
+        token: Option<u64>,
     ) -> Result<Result<(), SendError>, Bytes> {
         match transport {
             Transport::Udp => {
@@ -112,6 +118,9 @@ impl Outbound {
                 let Some(sock) = sock.as_ref() else {
                     return Ok(Err(SendError::NoSocket(Transport::Udp)));
                 };
+                if super::udp::defer(sock, to, &bytes, token) {
+                    return Ok(Ok(()));
+                }
                 match sock.send_to(&bytes, to) {
                     Ok(_) => Ok(Ok(())),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(bytes),

@@ -1,23 +1,66 @@
 //! UDP: each listening socket has its own receive thread. The thread blocks
 //! in `recvmmsg` (no readiness polling, no async wake-ups: the socket is not
 //! registered with the runtime at all), handles every datagram of the batch
-//! through the pipeline, and sends the answers of the batch with one
-//! `sendmmsg`. Sends from elsewhere (proxy forwarding, retransmission
-//! timers, scripts on the pool) are plain non-blocking `sendto` calls on the
-//! same socket, so the source address and port always match the Via.
+//! through the pipeline, and sends whatever the batch produced — answers,
+//! and the proxy's forwarded requests and relayed responses — with one
+//! `sendmmsg` per socket, in order ([`defer`]). Sends from elsewhere
+//! (retransmission timers, scripts on the pool) are plain non-blocking
+//! `sendto` calls on the same sockets, so the source address and port always
+//! match the Via.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bytes::Bytes;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tracing::{debug, warn};
 
 use super::Transport;
 use super::batch::{RecvBatch, SendBatch};
 use crate::pipeline::{Pipeline, Reply, Step};
+
+thread_local! {
+    /// A receive thread's outgoing datagrams while it handles a batch.
+    static DEFERRED: RefCell<Deferred> = RefCell::new(Deferred::default());
+}
+
+#[derive(Default)]
+struct Deferred {
+    /// Set while this thread is a receive thread handling a batch.
+    active: bool,
+    /// One batch per socket sent from.
+    batches: Vec<(RawFd, SendBatch)>,
+}
+
+/// On a receive thread handling a batch: queues the datagram to leave with
+/// the batch's `sendmmsg` (after everything queued before it on `sock`) and
+/// returns true; a failure is reported through
+/// [`Pipeline::udp_send_failed`] with `token`. Elsewhere: false (send it
+/// now).
+pub(crate) fn defer(sock: &UdpSock, to: SocketAddr, bytes: &Bytes, token: Option<u64>) -> bool {
+    DEFERRED.with(|d| {
+        let Ok(mut d) = d.try_borrow_mut() else {
+            return false;
+        };
+        if !d.active {
+            return false;
+        }
+        let fd = sock.fd();
+        let i = match d.batches.iter().position(|(f, _)| *f == fd) {
+            Some(i) => i,
+            None => {
+                d.batches.push((fd, SendBatch::new()));
+                d.batches.len() - 1
+            }
+        };
+        d.batches[i].1.push(to, bytes.clone(), token);
+        true
+    })
+}
 
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
@@ -105,7 +148,7 @@ pub(super) fn spawn(
 
 fn serve(sock: &Arc<UdpSock>, pipeline: &Arc<Pipeline>, stop: &AtomicBool) {
     let mut rx = RecvBatch::new(BATCH, MAX_DATAGRAM);
-    let mut tx = SendBatch::new();
+    let mut failed = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let n = match rx.recv(sock.fd(), libc::MSG_WAITFORONE) {
             Ok(_) if stop.load(Ordering::Relaxed) => break,
@@ -116,6 +159,7 @@ fn serve(sock: &Arc<UdpSock>, pipeline: &Arc<Pipeline>, stop: &AtomicBool) {
                 continue;
             }
         };
+        DEFERRED.with(|d| d.borrow_mut().active = true);
         for i in 0..n {
             let (data, src, truncated) = rx.get(i);
             let Some(src) = src else { continue };
@@ -123,14 +167,9 @@ fn serve(sock: &Arc<UdpSock>, pipeline: &Arc<Pipeline>, stop: &AtomicBool) {
                 debug!(%src, "udp datagram larger than {MAX_DATAGRAM} bytes dropped");
                 continue;
             }
-            match pipeline.process(data, src, Transport::Udp) {
-                Step::Done(Some(reply)) => tx.push(reply.to, reply.bytes),
-                Step::Done(None) => {}
-                Step::Script(call) if pipeline.script_inline() => {
-                    if let Some(reply) = pipeline.run_script_here(call) {
-                        tx.push(reply.to, reply.bytes);
-                    }
-                }
+            let reply = match pipeline.process(data, src, Transport::Udp) {
+                Step::Done(reply) => reply,
+                Step::Script(call) if pipeline.script_inline() => pipeline.run_script_here(call),
                 Step::Script(call) => {
                     // Scripts run on the engine's pool; the receive loop goes on.
                     let (sock, pipeline) = (sock.clone(), pipeline.clone());
@@ -139,19 +178,38 @@ fn serve(sock: &Arc<UdpSock>, pipeline: &Arc<Pipeline>, stop: &AtomicBool) {
                             send(&sock, reply);
                         }
                     });
+                    None
+                }
+            };
+            if let Some(reply) = reply {
+                let bytes = Bytes::from(reply.bytes);
+                if !defer(sock, reply.to, &bytes, None) {
+                    send_bytes(sock, &bytes, reply.to);
                 }
             }
         }
-        if !tx.is_empty() {
-            tx.flush(sock.fd(), |to, e| {
-                warn!(to = ?to, error = %e, "udp send failed");
-            });
+        DEFERRED.with(|d| {
+            let mut d = d.borrow_mut();
+            d.active = false;
+            for (fd, batch) in d.batches.iter_mut().filter(|(_, b)| !b.is_empty()) {
+                batch.flush(*fd, |to, token, e| {
+                    debug!(to = ?to, error = %e, "udp send failed");
+                    failed.extend(token);
+                });
+            }
+        });
+        for token in failed.drain(..) {
+            pipeline.udp_send_failed(token);
         }
     }
 }
 
 fn send(sock: &UdpSock, reply: Reply) {
-    if let Err(e) = sock.send_to(&reply.bytes, reply.to) {
-        warn!(to = %reply.to, error = %e, "udp send failed");
+    send_bytes(sock, &reply.bytes, reply.to);
+}
+
+fn send_bytes(sock: &UdpSock, bytes: &[u8], to: SocketAddr) {
+    if let Err(e) = sock.send_to(bytes, to) {
+        warn!(%to, error = %e, "udp send failed");
     }
 }

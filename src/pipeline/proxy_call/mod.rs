@@ -1227,7 +1227,7 @@ impl ProxyCore {
         let mut sends = fx.sends.into_iter();
         let mut pending = None;
         for (t, to, bytes, id) in sends.by_ref() {
-            match out.try_send_now(t, to, bytes) {
+            match out.try_send_now(t, to, bytes, id.map(|i| i.0)) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     debug!(error = %e, "proxy send failed");
@@ -1256,7 +1256,9 @@ impl ProxyCore {
         });
     }
 
-    fn on_transport_error(self: &Arc<Self>, id: TxId) {
+    /// A send for transaction `id` failed at the transport (also reported
+    /// late, by a UDP receive thread's batched send).
+    pub(crate) fn on_transport_error(self: &Arc<Self>, id: TxId) {
         let arc = match self.entry(id) {
             Some(Entry::Call(arc)) => arc,
             Some(Entry::Relay(r)) => return self.relay_transport_error(id, &r),
