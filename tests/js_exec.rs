@@ -130,3 +130,23 @@ fn a_runtime_error_reports_the_javascript_line() {
     assert!(last.contains("t.js:4:"), "{last}");
     assert!(last.contains("TypeError"), "{last}");
 }
+
+#[test]
+fn math_results_are_numbers_and_ascii_slices_match_node() {
+    // Expected lines from `node -e '<script>; console.log(main())'`. The
+    // translator types `Math.f(...)` as a number (native `>=` and `-` on
+    // `l`); String.prototype.slice has an ASCII fast path.
+    let src = r#"function main() {
+  let l = Math.min("12345".length, 4);
+  const out = [];
+  while (l >= 1) { out.push("12345".slice(0, l)); l--; }
+  let m = Math.max("5", 3) + 1;
+  let f = Math.floor(-2.5) * 2;
+  const s = "ab" + Math.abs(-3);
+  console.log(out.join(","), m, f, s, typeof Math.round("7.6"), "héllo".slice(1, 3), "abc".slice(-2));
+  return "done";
+}"#;
+    let luau = js::transpile("t.js", src).unwrap();
+    assert!(luau.contains("while l >= 1 do"), "{luau}");
+    assert_eq!(run(src), ["1234,123,12,1 6 -6 ab3 number él bc", "done"]);
+}

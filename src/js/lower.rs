@@ -3657,13 +3657,22 @@ impl<'s> Lowerer<'s> {
                 all.extend(args);
                 return Ok(V::any(self.rcall("call", all)));
             }
+            // `Math.f(...)` on the global (frozen) Math: a number.
+            let ty = match (m, &m.object()) {
+                (MemberExpression::StaticMemberExpression(_), Expression::Identifier(id))
+                    if id.name.as_str() == "Math" && self.binding_of_ref(id).is_none() =>
+                {
+                    Ty::Num
+                }
+                _ => Ty::Any,
+            };
             let mut vals = vec![o, k];
             let args = self.args(&mut vals, &c.arguments)?;
             let k = vals.pop().expect("key");
             let o = vals.pop().expect("object");
             let mut all = vec![o.e, k.e];
             all.extend(args);
-            return Ok(V::any(self.rcall("invoke", all)));
+            return Ok(V::of(self.rcall("invoke", all), ty));
         }
         if let Expression::Identifier(id) = callee
             && self.binding_of_ref(id).is_none()

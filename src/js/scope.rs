@@ -270,6 +270,19 @@ impl Analyzer<'_> {
 
     // ---------------------------------------------------------------- types
 
+    /// A call of a method of the global `Math` (read-only: every method
+    /// returns a number or throws).
+    fn is_math_call(&self, c: &CallExpression) -> bool {
+        !c.optional
+            && matches!(
+                c.callee.without_parentheses(),
+                Expression::StaticMemberExpression(m)
+                    if !m.optional
+                        && matches!(&m.object, Expression::Identifier(id)
+                            if id.name.as_str() == "Math" && !self.out.refs.contains_key(&id.span.start))
+            )
+    }
+
     /// `Some(deps)`: the value is a number when every binding in `deps` is.
     fn ty(&self, e: &Expression) -> Option<Vec<Bid>> {
         match e {
@@ -302,6 +315,8 @@ impl Analyzer<'_> {
                 l.extend(self.ty(&c.alternate)?);
                 Some(l)
             }
+            // `Math.f(...)` (the global, frozen): always a number.
+            Expression::CallExpression(c) if self.is_math_call(c) => Some(Vec::new()),
             Expression::AssignmentExpression(a) => match a.operator {
                 AssignmentOperator::Assign => self.ty(&a.right),
                 AssignmentOperator::Addition
