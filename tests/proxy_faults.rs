@@ -337,6 +337,28 @@ fn tcp_caller_to_tcp_carrier_two_calls_one_connection() {
     assert_eq!(attempts(&s.sc, "c1", "200"), 2);
 }
 
+/// Carrier 2 got the INVITE `fwd` from `from`: it answers 200, the caller
+/// gets exactly that 200, the call completes (ACK, BYE) and leaves no
+/// transaction. Returns the 200 the caller saw.
+fn c2_answers_and_call_completes(
+    s: &Setup,
+    caller: &mut UdpSide<'_>,
+    c2: &mut UdpSide<'_>,
+    fwd: &[u8],
+    from: SocketAddr,
+) -> Vec<u8> {
+    let uas2 = s.uas2.local_addr().unwrap();
+    s.uas2
+        .send_to(&response(fwd, 200, "OK", "b", uas2), from)
+        .unwrap();
+    let (ok, _) = caller.expect("SIP/2.0 200 OK");
+    ack_and_bye_udp(s, caller, c2, &ok);
+    caller.quiet();
+    c2.quiet();
+    assert_no_transactions(&s.sc);
+    ok
+}
+
 /// Scenario 3: Carrier 1 is a TCP port nobody listens on: the refused connection is a
 /// transport error (§16.9: counts as 503), carrier 2 gets the call at once.
 #[test]
@@ -352,17 +374,9 @@ fn dead_tcp_gateway_fails_over_to_udp_carrier() {
     let mut c2 = UdpSide::new(&s.sc, &s.uas2);
     call(&s, "dead1");
     let (fwd, from) = c2.expect("INVITE sip:15551234567@");
-    let uas2 = s.uas2.local_addr().unwrap();
-    s.uas2
-        .send_to(&response(&fwd, 200, "OK", "b", uas2), from)
-        .unwrap();
     // The refused attempt never shows upstream: the first final is c2's 200.
-    let (ok, _) = caller.expect("SIP/2.0 200 OK");
+    let ok = c2_answers_and_call_completes(&s, &mut caller, &mut c2, &fwd, from);
     assert!(header_values(&ok, "To")[0].contains("tag=b"));
-    ack_and_bye_udp(&s, &mut caller, &mut c2, &ok);
-    caller.quiet();
-    c2.quiet();
-    assert_no_transactions(&s.sc);
     assert_eq!(attempts(&s.sc, "c1", "transport_error"), 1);
     assert_eq!(attempts(&s.sc, "c1", "timeout"), 0);
 }
@@ -389,15 +403,7 @@ fn udp_send_refused_by_the_kernel_fails_over_at_once() {
         "failed over only after {:?}",
         started.elapsed()
     );
-    let uas2 = s.uas2.local_addr().unwrap();
-    s.uas2
-        .send_to(&response(&fwd, 200, "OK", "b", uas2), from)
-        .unwrap();
-    let (ok, _) = caller.expect("SIP/2.0 200 OK");
-    ack_and_bye_udp(&s, &mut caller, &mut c2, &ok);
-    caller.quiet();
-    c2.quiet();
-    assert_no_transactions(&s.sc);
+    c2_answers_and_call_completes(&s, &mut caller, &mut c2, &fwd, from);
     assert_eq!(attempts(&s.sc, "c1", "transport_error"), 1);
     assert_eq!(attempts(&s.sc, "c1", "timeout"), 0);
 }
@@ -426,17 +432,9 @@ fn tcp_carrier_closing_without_answer_fails_over() {
     c1.stream.shutdown(std::net::Shutdown::Both).unwrap();
     drop(c1);
     let (fwd, from) = c2.expect("INVITE sip:15551234567@");
-    let uas2 = s.uas2.local_addr().unwrap();
-    s.uas2
-        .send_to(&response(&fwd, 200, "OK", "b", uas2), from)
-        .unwrap();
-    let (ok, _) = caller.expect("SIP/2.0 200 OK");
-    ack_and_bye_udp(&s, &mut caller, &mut c2, &ok);
-    caller.quiet();
-    c2.quiet();
+    c2_answers_and_call_completes(&s, &mut caller, &mut c2, &fwd, from);
     // No new connection to the closed carrier (no retransmission over TCP).
     assert!(accept(&l, QUIET).is_none());
-    assert_no_transactions(&s.sc);
     assert_eq!(attempts(&s.sc, "c1", "timeout"), 1);
 }
 
