@@ -86,6 +86,38 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The Kamailio comparison's sipforge side, in process: the compare
+    // config (22 prefixes, benches/compare/route.js inline) answering the
+    // INVITE (parse, validate, route, script, 302) and absorbing its ACK.
+    let cfg = Config::load(Some(std::path::Path::new(
+        "benches/compare/sipforge-redirect.toml",
+    )))
+    .expect("compare config");
+    let router = Router::new(&cfg).expect("router");
+    let scripts = sipforge::script::ScriptSet::load(&cfg, 1).expect("scripts");
+    let engine = Arc::new(sipforge::script::Engine::new(1, 16));
+    let p = Pipeline::new(&cfg, router, Arc::new(Metrics::new())).with_scripts(engine, scripts);
+    let invite = fixtures::carrier_invite("+12125550123", "127.0.0.1");
+    let src: SocketAddr = "127.0.0.1:5062".parse().expect("addr");
+    let answer = |p: &Pipeline, msg: &[u8]| match p.process(msg, src, Transport::Udp) {
+        sipforge::pipeline::Step::Done(r) => r,
+        sipforge::pipeline::Step::Script(call) => p.run_script_here(call),
+    };
+    let reply = answer(&p, &invite).expect("302");
+    assert!(reply.bytes.starts_with(b"SIP/2.0 302 "));
+    let text = String::from_utf8_lossy(&reply.bytes);
+    assert!(text.contains("X-Route-Prefix=1212"), "{text}");
+    let ack = fixtures::ack_for(&invite, &reply.bytes);
+    assert!(answer(&p, &ack).is_none());
+    let mut g = c.benchmark_group("redirect_compare");
+    g.bench_function("INVITE with route.js -> 302", |b| {
+        b.iter(|| black_box(answer(&p, black_box(&invite))))
+    });
+    g.bench_function("ACK absorbed", |b| {
+        b.iter(|| black_box(answer(&p, black_box(&ack))))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

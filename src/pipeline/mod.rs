@@ -374,7 +374,7 @@ impl Pipeline {
         let (chain, data, pending) = call.into_parts();
         let c = &pending.live.customers[pending.customer];
         let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
-        self.finish_script(&pending, report)
+        self.finish_script(&pending, report, None)
     }
 
     /// Runs a call's scripts on the engine's pool and answers it. A full
@@ -387,7 +387,7 @@ impl Pipeline {
         let Some(engine) = self.engine.as_ref() else {
             // Proxy mode: the call's server transaction must still end.
             if call.pending.proxy_tx.is_some() {
-                self.answer_call(&call.pending, 500, "Server Internal Error", &[]);
+                self.answer_call(&call.pending, 500, "Server Internal Error", &[], None);
             }
             return None;
         };
@@ -397,7 +397,7 @@ impl Pipeline {
             .run(chain, data, c.ctx.clone(), c.limits, false)
             .await;
         match run {
-            Ok(report) => self.finish_script(&pending, report),
+            Ok(report) => self.finish_script(&pending, report, None),
             Err(_) => {
                 self.decided(
                     &pending.live,
@@ -414,13 +414,20 @@ impl Pipeline {
                     },
                 );
                 warn!(customer = %c.ctx.customer_id, "script engine overloaded; call refused with 503");
-                self.answer_call(&pending, 503, "Service Unavailable", &[])
+                self.answer_call(&pending, 503, "Service Unavailable", &[], None)
             }
         }
     }
 
     /// Re-reads the request a script ran for and answers it with the outcome.
-    fn finish_script(&self, call: &PendingAnswer, report: RunReport) -> Option<Reply> {
+    /// `parsed`: the request still parsed (a script run inline, right after
+    /// routing); `None`: it is parsed again from `call.bytes`.
+    fn finish_script(
+        &self,
+        call: &PendingAnswer,
+        report: RunReport,
+        parsed: Option<(&Ctx<'_, '_>, &Request<'_>)>,
+    ) -> Option<Reply> {
         let c = &call.live.customers[call.customer];
         for line in &report.console {
             debug!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script: {line}");
@@ -446,7 +453,7 @@ impl Pipeline {
         match &report.outcome {
             Outcome::Continue(data) if data.egress.is_empty() => {
                 self.decided(live, customer, decision("no_route", Some(404), &[]));
-                self.answer_call(call, 404, "Not Found", &[])
+                self.answer_call(call, 404, "Not Found", &[], parsed)
             }
             Outcome::Continue(data) if call.proxy_tx.is_some() => {
                 self.decided(live, customer, decision("proxied", None, &data.egress));
@@ -469,7 +476,7 @@ impl Pipeline {
                 let contacts = redirect::contacts(&data.egress, &data.headers);
                 let extra: Vec<(&str, &[u8])> =
                     contacts.iter().map(|c| ("Contact", c.as_slice())).collect();
-                self.answer_call(call, 302, "Moved Temporarily", &extra)
+                self.answer_call(call, 302, "Moved Temporarily", &extra, parsed)
             }
             Outcome::Reject { code, reason } => {
                 self.decided(live, customer, decision("rejected", Some(*code), &[]));
@@ -477,7 +484,7 @@ impl Pipeline {
                     .script_rejections
                     .with_label_values(&[&*c.ctx.customer_id, itoa::Buffer::new().format(*code)])
                     .inc();
-                self.answer_call(call, *code, reason, &[])
+                self.answer_call(call, *code, reason, &[], parsed)
             }
             Outcome::Timeout | Outcome::MemoryExceeded => {
                 let kind = if report.outcome == Outcome::Timeout {
@@ -488,12 +495,12 @@ impl Pipeline {
                 let code = c.timeout_action.code;
                 self.decided(live, customer, decision(kind, Some(code), &[]));
                 warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script stopped: {}", report.outcome);
-                self.answer_call(call, code, &c.timeout_action.reason, &[])
+                self.answer_call(call, code, &c.timeout_action.reason, &[], parsed)
             }
             Outcome::Failed { message } => {
                 self.decided(live, customer, decision("script_error", Some(500), &[]));
                 warn!(customer = %c.ctx.customer_id, call_id = %call.call_id, "script failed: {message}");
-                self.answer_call(call, 500, "Server Internal Error", &[])
+                self.answer_call(call, 500, "Server Internal Error", &[], parsed)
             }
         }
     }
@@ -518,10 +525,14 @@ impl Pipeline {
         code: u16,
         reason: &str,
         extra: &[(&str, &[u8])],
+        parsed: Option<(&Ctx<'_, '_>, &Request<'_>)>,
     ) -> Option<Reply> {
         if let (Some(p), Some(id)) = (&self.proxy, call.proxy_tx) {
             p.answer(id, code, reason);
             return None;
+        }
+        if let Some((ctx, req)) = parsed {
+            return self.reply(ctx, Some(req), code, reason, extra);
         }
         let msg = Message::parse(&call.bytes, &self.limits).ok()?;
         let req = validate_request(&msg).ok()?;
@@ -772,7 +783,20 @@ impl Pipeline {
             // The scripts may add, reorder or drop routes: they run even
             // when no prefix matched.
             let egress = route.map(|r| r.egress).unwrap_or_default();
-            let data = self.call_data(ctx, req, customer, dest, cli.into_owned(), egress);
+            let chain = scripts.chain(customer);
+            // The request's header map only when a script may read it.
+            let with_headers = chain.len() != 1
+                || chain[0].reads_request_headers()
+                || tracing::enabled!(tracing::Level::DEBUG);
+            let data = self.call_data(
+                ctx,
+                req,
+                customer,
+                dest,
+                cli.into_owned(),
+                egress,
+                with_headers,
+            );
             let (proxy_tx, channel) = match &self.proxy {
                 Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id, channel)
                 {
@@ -785,19 +809,31 @@ impl Pipeline {
                 debug!(call_id = %data.routing.call_id, customer = customer_id,
                     data = %crate::script::dry_run::call_data_to_json(&data), "script input");
             }
-            return Step::Script(Box::new(ScriptCall {
-                chain: scripts.chain(customer),
-                pending: PendingAnswer {
-                    bytes: ctx.msg.buf().to_vec(),
-                    src: ctx.src,
-                    transport: ctx.transport,
-                    customer,
-                    call_id: data.routing.call_id.clone(),
-                    proxy_tx,
-                    live: live.clone(),
-                    started,
-                    _channel: channel,
+            let pending = PendingAnswer {
+                // Inline, the request is answered while still parsed.
+                bytes: if self.script_inline {
+                    Vec::new()
+                } else {
+                    ctx.msg.buf().to_vec()
                 },
+                src: ctx.src,
+                transport: ctx.transport,
+                customer,
+                call_id: data.routing.call_id.clone(),
+                proxy_tx,
+                live: live.clone(),
+                started,
+                _channel: channel,
+            };
+            if self.script_inline {
+                let _in_flight = InFlight::new(&self.scripts_in_flight);
+                let c = &live.customers[customer];
+                let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
+                return Step::Done(self.finish_script(&pending, report, Some((ctx, req))));
+            }
+            return Step::Script(Box::new(ScriptCall {
+                chain,
+                pending,
                 data,
             }));
         }
@@ -912,6 +948,7 @@ impl Pipeline {
         dest_number: String,
         cli: String,
         egress: Vec<crate::routing::EgressEntry>,
+        with_headers: bool,
     ) -> CallData {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut unfolded = Vec::new();
@@ -924,6 +961,7 @@ impl Pipeline {
             .msg
             .headers()
             .iter()
+            .take(if with_headers { usize::MAX } else { 0 })
             .map(|h| {
                 let name = match h.name {
                     HeaderName::Other => text(ctx.msg.slice(h.raw_name)),

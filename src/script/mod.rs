@@ -147,6 +147,15 @@ pub struct Script {
 }
 
 impl Script {
+    /// Whether running this script may read `data.routing.headers` (the
+    /// request's header map); false only when the translator proved it
+    /// does not.
+    pub fn reads_request_headers(&self) -> bool {
+        self.uses.as_ref().is_none_or(|u| {
+            u.keys.contains("routing") && u.routing.as_ref().is_none_or(|r| r.contains("headers"))
+        })
+    }
+
     /// Compiles Lua source and checks, in a scratch sandboxed VM with default
     /// [`Limits`], that running it defines a global function `main`.
     pub fn compile_lua(name: &str, version: u64, source: &str) -> Result<Script, ScriptError> {

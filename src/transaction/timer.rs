@@ -256,6 +256,11 @@ impl Wheel {
                 self.in_wheel -= before - slot.len();
                 if slot.is_empty() {
                     self.occupied[i / 64] &= !(1 << (i % 64));
+                    // An emptied slot gives its memory back: a slot is used
+                    // once per turn, and 65,536 slots each keeping the
+                    // capacity of its busiest millisecond would hold far
+                    // more than the live entries.
+                    *slot = Vec::new();
                 }
             }
         }
