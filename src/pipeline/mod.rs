@@ -76,6 +76,13 @@ impl ScriptCall {
     }
 }
 
+/// What routing found for a new call, before the scripts run.
+struct Routed {
+    dest_number: String,
+    cli: String,
+    egress: Vec<crate::routing::EgressEntry>,
+}
+
 /// The request a script runs for: a copy of its bytes and where it came from.
 struct PendingAnswer {
     bytes: Vec<u8>,
@@ -788,15 +795,12 @@ impl Pipeline {
             let with_headers = chain.len() != 1
                 || chain[0].reads_request_headers()
                 || tracing::enabled!(tracing::Level::DEBUG);
-            let data = self.call_data(
-                ctx,
-                req,
-                customer,
-                dest,
-                cli.into_owned(),
+            let routed = Routed {
+                dest_number: dest,
+                cli: cli.into_owned(),
                 egress,
-                with_headers,
-            );
+            };
+            let data = self.call_data(ctx, req, customer, routed, with_headers);
             let (proxy_tx, channel) = match &self.proxy {
                 Some(p) => match p.open_call(ctx.msg, ctx.src, ctx.transport, customer_id, channel)
                 {
@@ -945,11 +949,14 @@ impl Pipeline {
         ctx: &Ctx<'_, '_>,
         req: &Request<'_>,
         customer: usize,
-        dest_number: String,
-        cli: String,
-        egress: Vec<crate::routing::EgressEntry>,
+        routed: Routed,
         with_headers: bool,
     ) -> CallData {
+        let Routed {
+            dest_number,
+            cli,
+            egress,
+        } = routed;
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut unfolded = Vec::new();
         let mut value = |b: &[u8]| {
