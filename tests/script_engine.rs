@@ -692,9 +692,9 @@ fn js_object_key_lists_are_cached_per_vm() {
 // ---------------------------------------------------------------- data built to measure
 
 fn uses(src: &str) -> Option<sipforge::js::DataUse> {
-    sipforge::js::transpile_with_use("t.js", src)
+    sipforge::js::translate("t.js", src)
         .unwrap_or_else(|e| panic!("{e}"))
-        .1
+        .uses
 }
 
 fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
@@ -763,5 +763,42 @@ fn js_scripts_see_the_same_call_whether_data_is_built_whole_or_in_part() {
             format!("{:?}", whole.outcome),
             "script {i}"
         );
+    }
+}
+
+#[test]
+fn js_top_level_of_functions_and_constants_runs_once_per_vm() {
+    let pure = |src: &str| {
+        sipforge::js::translate("t.js", src)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .pure_top_level
+    };
+    assert!(pure(include_str!("../benches/compare/route.js")));
+    assert!(pure(
+        "const A = 'x'; const f = (s) => s + A; function g() { return f('y'); }\nexport default function (d) { return d; }"
+    ));
+    for src in [
+        // state that a call could change, or work done at load time
+        "let n = 0;\nexport function main(d) { return d; }",
+        "var n = 0;\nexport function main(d) { return d; }",
+        "const seen = {};\nexport function main(d) { seen.x = 1; return d; }",
+        "console.log('loaded');\nexport function main(d) { return d; }",
+        "class C {}\nexport function main(d) { return d; }",
+        "const t = Date.now();\nexport function main(d) { return d; }",
+    ] {
+        assert!(!pure(src), "{src}");
+    }
+
+    // Reused: the same answers call after call.
+    let src = "const P = { a: 'x' };\nconst suffix = (s) => s + P.a;\nexport function main(d) { d.headers.push({ key: 'S', value: suffix(d.routing.cli) }); return d; }";
+    let s = js("scripts/reuse.js", src);
+    assert_eq!(added_headers(&[s], 3), vec!["S=15550001111x"; 3]);
+
+    // Not reusable: the top level's output shows on every call.
+    let src = "console.log('top');\nexport function main(d) { return d; }";
+    let s = js("scripts/top.js", src);
+    for _ in 0..3 {
+        let r = run_with(std::slice::from_ref(&s), Limits::default());
+        assert_eq!(r.console, vec!["top".to_string()]);
     }
 }

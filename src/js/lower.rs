@@ -150,6 +150,9 @@ pub struct Lowered {
     pub last_line: u32,
     /// What `main` reads of `data` and `ctx`, when the analysis could tell.
     pub data_use: Option<super::DataUse>,
+    /// The top level only defines functions and constants (see
+    /// [`pure_top_level`]): running it again gives the same values.
+    pub pure_top_level: bool,
 }
 
 /// Globals a script may read (`J.G.<name>`).
@@ -321,8 +324,9 @@ pub fn lower(file: &str, source: &str, program: &Program, an: &Analysis) -> R<Lo
         l.ctx_param = ctx;
     }
     l.program(program, &mut body)?;
-    l.hoist(&mut body);
+    let hoisted = l.hoist(&mut body);
     let data_use = l.data_use();
+    let pure = pure_top_level(program, an, &hoisted);
     let last_line = l.line_of(source.trim_end().len() as u32);
     let main = match l.main.take() {
         Some(m) => m,
@@ -343,6 +347,7 @@ pub fn lower(file: &str, source: &str, program: &Program, an: &Analysis) -> R<Lo
         main,
         last_line,
         data_use,
+        pure_top_level: pure,
     })
 }
 
@@ -545,6 +550,56 @@ fn static_member_name<'a>(m: &'a MemberExpression<'a>) -> Option<&'a str> {
     }
 }
 
+/// Whether the program's top level only defines values that never change:
+/// function declarations (never reassigned), and `const`s holding a
+/// primitive literal, a hoisted constant (frozen, built once per VM) or a
+/// function. Running such a top level again yields the same functions over
+/// the same immutable values (functions cannot hold properties in the
+/// runtime, scripts cannot create globals), so the script VM may run it
+/// once and keep `main` for the next calls.
+fn pure_top_level(program: &Program, an: &Analysis, hoisted: &HashSet<Bid>) -> bool {
+    let function_ok = |f: &Function| {
+        !f.generator
+            && f.id.as_ref().is_none_or(|id| {
+                an.decls
+                    .get(&id.span.start)
+                    .is_some_and(|&b| !an.binding(b).reassigned)
+            })
+    };
+    let const_ok = |v: &VariableDeclaration| {
+        v.kind == VariableDeclarationKind::Const
+            && v.declarations.iter().all(|d| {
+                let (BindingPattern::BindingIdentifier(id), Some(init)) = (&d.id, &d.init) else {
+                    return false;
+                };
+                let Some(&b) = an.decls.get(&id.span.start) else {
+                    return false;
+                };
+                primitive_literal(init)
+                    || hoisted.contains(&b)
+                    || matches!(
+                        init.without_parentheses(),
+                        Expression::ArrowFunctionExpression(_) | Expression::FunctionExpression(_)
+                    )
+            })
+    };
+    program.body.iter().all(|s| match s {
+        Statement::EmptyStatement(_) => true,
+        Statement::FunctionDeclaration(f) => function_ok(f),
+        Statement::VariableDeclaration(v) => const_ok(v),
+        Statement::ExportDeclaration(e) => match &e.declaration {
+            Declaration::FunctionDeclaration(f) => function_ok(f),
+            Declaration::VariableDeclaration(v) => const_ok(v),
+            _ => false,
+        },
+        Statement::ExportDefaultDeclaration(e) => matches!(
+            &e.declaration,
+            ExportDefaultDeclarationKind::FunctionDeclaration(f) if function_ok(f)
+        ),
+        _ => false,
+    })
+}
+
 fn declares_locals(stmts: &[Stmt]) -> bool {
     stmts
         .iter()
@@ -579,7 +634,9 @@ impl<'s> Lowerer<'s> {
     /// cache ([`ONCE`]): `local X = __O[-n] if X == nil then X =
     /// table.freeze(<literal>) __O[-n] = X end`. Every call still runs the
     /// top level afresh; only the build is skipped.
-    fn hoist(&mut self, body: &mut Vec<Stmt>) {
+    /// Returns the bindings hoisted.
+    fn hoist(&mut self, body: &mut Vec<Stmt>) -> HashSet<Bid> {
+        let mut hoisted = HashSet::new();
         let mut sites: Vec<(Bid, usize)> = self
             .hoist_sites
             .iter()
@@ -618,6 +675,7 @@ impl<'s> Lowerer<'s> {
                 ],
                 0,
             );
+            hoisted.insert(b);
             body[i] = Stmt::new(line, S::Local(vec![name], vec![slot]));
             body.insert(
                 i + 1,
@@ -627,6 +685,7 @@ impl<'s> Lowerer<'s> {
                 ),
             );
         }
+        hoisted
     }
 
     // ---------------------------------------------------------------- helpers

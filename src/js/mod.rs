@@ -73,8 +73,6 @@ fn line_col(source: &str, offset: usize) -> (u32, u32) {
     (line as u32, col as u32)
 }
 
-/// Transpiles a JavaScript routing script to Luau (which runs on the runtime
-/// installed as `__js`). `file` is only used in error positions.
 /// What a translated script's `main` reads of `data` and `ctx`, as far as
 /// the translator can prove it (`main` only reads fixed member names of
 /// `data` — `data.k`, `data.routing.k` — and returns `data` itself). The
@@ -90,14 +88,25 @@ pub struct DataUse {
     pub ctx: bool,
 }
 
-/// Translates `source` to Luau (see [`transpile_with_use`]).
-pub fn transpile(file: &str, source: &str) -> Result<String, JsError> {
-    transpile_with_use(file, source).map(|(luau, _)| luau)
+/// A translated script and what the translator proved about it.
+#[derive(Debug, Clone)]
+pub struct Translation {
+    pub luau: String,
+    /// What `main` reads of `data` and `ctx`, when known.
+    pub uses: Option<DataUse>,
+    /// The top level only defines functions and constants: the script VM
+    /// may run it once per VM and reuse `main`.
+    pub pure_top_level: bool,
 }
 
-/// Translates `source` to Luau, with what its `main` reads of `data` and
-/// `ctx` when that is known.
-pub fn transpile_with_use(file: &str, source: &str) -> Result<(String, Option<DataUse>), JsError> {
+/// Transpiles a JavaScript routing script to Luau (which runs on the runtime
+/// installed as `__js`). `file` is only used in error positions.
+pub fn transpile(file: &str, source: &str) -> Result<String, JsError> {
+    translate(file, source).map(|t| t.luau)
+}
+
+/// [`transpile`], with what the translator proved about the script.
+pub fn translate(file: &str, source: &str) -> Result<Translation, JsError> {
     let allocator = oxc_allocator::Allocator::default();
     let ret =
         oxc_parser::Parser::new(&allocator, source, oxc_span::SourceType::unambiguous()).parse();
@@ -130,7 +139,11 @@ pub fn transpile_with_use(file: &str, source: &str) -> Result<(String, Option<Da
     w.raw(&format!(
         "main = function(data, ctx) return J.main({main}, data, ctx) end"
     ));
-    Ok((w.finish(), lowered.data_use))
+    Ok(Translation {
+        luau: w.finish(),
+        uses: lowered.data_use,
+        pure_top_level: lowered.pure_top_level,
+    })
 }
 
 /// The chunk header (all on line 1): the runtime, cached entry points and

@@ -144,6 +144,9 @@ pub struct Script {
     /// What the script reads of `data`/`ctx` when the translator proved it
     /// (JavaScript only): the VM builds just that.
     uses: Option<crate::js::DataUse>,
+    /// The top level only defines functions and constants (JavaScript, proven
+    /// by the translator): each VM runs it once and keeps `main`.
+    reuse_main: bool,
 }
 
 impl Script {
@@ -175,15 +178,15 @@ impl Script {
         source: &str,
         limits: &Limits,
     ) -> Result<Script, ScriptError> {
-        let (luau, uses) =
-            crate::js::transpile_with_use(name, source).map_err(|e| ScriptError::Compile {
-                file: e.file,
-                line: e.line,
-                col: e.col,
-                message: e.message,
-            })?;
-        let mut script = Script::compile(name, version, &luau, Lang::Js, limits)?;
-        script.uses = uses;
+        let t = crate::js::translate(name, source).map_err(|e| ScriptError::Compile {
+            file: e.file,
+            line: e.line,
+            col: e.col,
+            message: e.message,
+        })?;
+        let mut script = Script::compile(name, version, &t.luau, Lang::Js, limits)?;
+        script.uses = t.uses;
+        script.reuse_main = t.pure_top_level;
         Ok(script)
     }
 
@@ -223,6 +226,7 @@ impl Script {
             id: NEXT_SCRIPT_ID.fetch_add(1, Ordering::Relaxed),
             bytecode,
             uses: None,
+            reuse_main: false,
         };
         vm::check_defines_main(&script, limits)?;
         Ok(script)

@@ -161,10 +161,16 @@ local function unify(data, orig)
 end
 return function(chunk, env, data, ctx, once)
   local orig = if type(data) == "table" then rawget(data, "egress_routing") else nil
-  local ok, err = pcall(chunk, once)
-  if not ok then return 1, err end
-  local main = rawget(env, "main")
-  if type(main) ~= "function" then return 2 end
+  -- A script whose top level only defines functions and constants keeps
+  -- its `main` in its per-VM cache after the first run (`once.reuse`).
+  local main = if once ~= nil then rawget(once, "main") else nil
+  if main == nil then
+    local ok, err = pcall(chunk, once)
+    if not ok then return 1, err end
+    main = rawget(env, "main")
+    if type(main) ~= "function" then return 2 end
+    if once ~= nil and rawget(once, "reuse") then rawset(once, "main", main) end
+  end
   local ok2, res = pcall(main, data, ctx)
   if not ok2 then return 1, res end
   if type(res) == "table" then unify(res, orig) end
@@ -199,6 +205,18 @@ struct Chunk {
     f: Function,
     /// Values the script's top level builds once per VM (see `chunks`).
     once: Value,
+    /// The top level is reusable: after its first run `main` is kept in
+    /// `once` and calls need no fresh environment.
+    reuse: bool,
+}
+
+/// The trampoline's `(code, value)` as a [`Step`].
+fn step_of(code: u8, value: Value) -> Step {
+    match code {
+        0 => Step::Returned(value),
+        2 => Step::NoMain,
+        _ => Step::Error(value),
+    }
 }
 
 /// How one script of the chain ended.
@@ -331,10 +349,20 @@ impl Vm {
             .set_mode(mlua::chunk::ChunkMode::Binary)
             .into_function()?;
         let once = match shape_of(script) {
-            Shape::Js => Value::Table(self.lua.create_table()?),
+            Shape::Js => {
+                let t = self.lua.create_table()?;
+                if script.reuse_main {
+                    t.raw_set("reuse", true)?;
+                }
+                Value::Table(t)
+            }
             Shape::Lua => Value::Nil,
         };
-        let c = Chunk { f, once };
+        let c = Chunk {
+            f,
+            once,
+            reuse: script.reuse_main,
+        };
         self.chunks
             .insert(script.id, (Arc::downgrade(script), c.clone()));
         Ok(c)
@@ -348,6 +376,27 @@ impl Vm {
     /// `env_meta`, marked safe) set as the chunk's environment: the trampoline
     /// runs the chunk (fresh upvalues) and calls `env.main(data, ctx)`.
     fn step(&self, chunk: &Chunk, data: Value, ctx: &Value) -> mlua::Result<Step> {
+        if chunk.reuse
+            && let Value::Table(once) = &chunk.once
+            && matches!(once.raw_get::<Value>("main"), Ok(Value::Function(_)))
+        {
+            // SAFETY: as below, without an environment: the trampoline finds
+            // `main` in `once` and never runs the chunk.
+            let (code, value): (u8, Value) = unsafe {
+                self.lua.exec_raw(
+                    (
+                        &self.trampoline,
+                        &chunk.f,
+                        Value::Nil,
+                        data,
+                        ctx,
+                        &chunk.once,
+                    ),
+                    |l| ffi::lua_call(l, 5, 2),
+                )?
+            };
+            return Ok(step_of(code, value));
+        }
         // SAFETY: the arguments sit at stack indexes 1..=6 of the protected call's
         // frame (trampoline, chunk, env_meta, data, ctx, once), which has LUA_MINSTACK
         // free slots; the closure uses two. The environment is a fresh table and
@@ -381,11 +430,7 @@ impl Vm {
                 },
             )?
         };
-        Ok(match code {
-            0 => Step::Returned(value),
-            2 => Step::NoMain,
-            _ => Step::Error(value),
-        })
+        Ok(step_of(code, value))
     }
 
     /// Runs the chain on one call.
