@@ -144,9 +144,20 @@ fn math_results_are_numbers_and_ascii_slices_match_node() {
   let f = Math.floor(-2.5) * 2;
   const s = "ab" + Math.abs(-3);
   console.log(out.join(","), m, f, s, typeof Math.round("7.6"), "héllo".slice(1, 3), "abc".slice(-2));
+  console.log(Math.min(), Math.min(5), Math.min(1, 2), Math.min(0, -0), Object.is(Math.min(0, -0), -0), Object.is(Math.max(-0, 0), 0), Math.min(NaN, 1), Math.min("3", 2), Math.max(1, 2, 3));
+  const a = [1, 2]; a.push(3); const b = [4]; b.push = (x) => x * 10;
+  console.log("abcdef".slice(2), "abcdef".slice(1, 100), "[" + "abc".slice(2, 1) + "]", "abc".slice(1.5), a.length, b.push(2), b.length);
   return "done";
 }"#;
     let luau = js::transpile("t.js", src).unwrap();
     assert!(luau.contains("while l >= 1 do"), "{luau}");
-    assert_eq!(run(src), ["1234,123,12,1 6 -6 ab3 number él bc", "done"]);
+    assert_eq!(
+        run(src),
+        [
+            "1234,123,12,1 6 -6 ab3 number él bc",
+            "Infinity 5 1 -0 true true NaN 2 3",
+            "cdef bcdef [] bc 3 20 1",
+            "done"
+        ]
+    );
 }
