@@ -45,8 +45,8 @@
 //!   `CancelTimer` for those; every path to Terminated cancels them all first.
 //!   A timer event for a timer that is not running is ignored, so stale
 //!   firings are harmless even without [`TimerGens`].
-//! * The timer service is one tokio task with a shared min-heap, woken only
-//!   for an earlier deadline; see [`timer`]. Its tests use [`ManualClock`] because tokio's
+//! * The timer service is one tokio task with a shared timing wheel, woken
+//!   only for an earlier deadline; see [`timer`]. Its tests use [`ManualClock`] because tokio's
 //!   `test-util` feature is not enabled in Cargo.toml.
 
 pub mod client;
