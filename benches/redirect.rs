@@ -100,10 +100,7 @@ fn bench(c: &mut Criterion) {
     let p = Pipeline::new(&cfg, router, Arc::new(Metrics::new())).with_scripts(engine, scripts);
     let invite = fixtures::carrier_invite("+12125550123", "127.0.0.1");
     let src: SocketAddr = "127.0.0.1:5062".parse().expect("addr");
-    let answer = |p: &Pipeline, msg: &[u8]| match p.process(msg, src, Transport::Udp) {
-        sipforge::pipeline::Step::Done(r) => r,
-        sipforge::pipeline::Step::Script(call) => p.run_script_here(call),
-    };
+    let answer = |p: &Pipeline, msg: &[u8]| p.handle(msg, src, Transport::Udp);
     let reply = answer(&p, &invite).expect("302");
     assert!(reply.bytes.starts_with(b"SIP/2.0 302 "));
     let text = String::from_utf8_lossy(&reply.bytes);

@@ -70,6 +70,20 @@ impl<'a> UdpSide<'a> {
             assert!(self.seen.contains(&m), "unexpected:\n{}", text(&m));
         }
     }
+
+    /// The caller CANCELs `inv` through sipforge (`to`) and gets 200 for the
+    /// CANCEL.
+    fn cancel(&mut self, inv: &[u8], to: SocketAddr) {
+        self.sock
+            .send_to(&hop_request("CANCEL", inv, inv), to)
+            .unwrap();
+        let (cancel_ok, _) = self.expect("SIP/2.0 200 OK");
+        assert!(
+            is_response(&cancel_ok, 200, "CANCEL"),
+            "{}",
+            text(&cancel_ok)
+        );
+    }
 }
 
 /// One TCP connection of a scenario: messages are read in order, none skipped.
@@ -604,15 +618,7 @@ fn cancel_after_the_200_gets_200_and_no_487() {
         .unwrap();
     caller.expect("SIP/2.0 180 Ringing");
     let (ok, _) = caller.expect("SIP/2.0 200 OK");
-    s.uac
-        .send_to(&hop_request("CANCEL", &inv, &inv), s.sc.udp)
-        .unwrap();
-    let (cancel_ok, _) = caller.expect("SIP/2.0 200 OK");
-    assert!(
-        is_response(&cancel_ok, 200, "CANCEL"),
-        "{}",
-        text(&cancel_ok)
-    );
+    caller.cancel(&inv, s.sc.udp);
     ack_and_bye_udp(&s, &mut caller, &mut c1, &ok);
     // The table empties after timer L (64·T1), scheduled after the 200: any
     // 487 or CANCEL would have left by then. Still none.
@@ -639,15 +645,7 @@ fn cancel_crossing_a_200_relays_the_200_and_no_487() {
         .send_to(&response(&fwd, 180, "Ringing", "r", uas1), from)
         .unwrap();
     caller.expect("SIP/2.0 180 Ringing");
-    s.uac
-        .send_to(&hop_request("CANCEL", &inv, &inv), s.sc.udp)
-        .unwrap();
-    let (cancel_ok, _) = caller.expect("SIP/2.0 200 OK");
-    assert!(
-        is_response(&cancel_ok, 200, "CANCEL"),
-        "{}",
-        text(&cancel_ok)
-    );
+    caller.cancel(&inv, s.sc.udp);
     // The carrier answers before reading the CANCEL.
     s.uas1
         .send_to(&response(&fwd, 200, "OK", "r", uas1), from)
@@ -1002,15 +1000,7 @@ fn ringing_gateway_going_silent_leaves_no_state() {
         .send_to(&response(&fwd, 180, "Ringing", "m", uas1), from)
         .unwrap();
     caller.expect("SIP/2.0 180 Ringing");
-    s.uac
-        .send_to(&hop_request("CANCEL", &inv, &inv), s.sc.udp)
-        .unwrap();
-    let (cancel_ok, _) = caller.expect("SIP/2.0 200 OK");
-    assert!(
-        is_response(&cancel_ok, 200, "CANCEL"),
-        "{}",
-        text(&cancel_ok)
-    );
+    caller.cancel(&inv, s.sc.udp);
     c1.expect("CANCEL sip:15551234567@");
     let (terminated, _) = caller.expect("SIP/2.0 487 Request Terminated");
     assert_eq!(

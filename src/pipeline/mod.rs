@@ -85,6 +85,8 @@ struct Routed {
 
 /// The request a script runs for: a copy of its bytes and where it came from.
 struct PendingAnswer {
+    /// The request, to parse again for the answer; empty for a script run
+    /// inline (answered from the request still parsed, never re-read).
     bytes: Vec<u8>,
     src: SocketAddr,
     transport: Transport,
@@ -369,27 +371,32 @@ impl Pipeline {
         }
     }
 
-    /// Whether scripts run on the I/O threads (`server.script_inline`): the
-    /// transports then call [`Pipeline::run_script_here`] without a task.
-    pub fn script_inline(&self) -> bool {
-        self.script_inline
+    /// Runs a call's scripts on this thread and answers it.
+    fn run_script_here(&self, call: Box<ScriptCall>) -> Option<Reply> {
+        let (chain, data, pending) = call.into_parts();
+        self.run_chain_here(&chain, data, &pending, None)
     }
 
-    /// Runs a call's scripts on this thread and answers it.
-    pub fn run_script_here(&self, call: Box<ScriptCall>) -> Option<Reply> {
+    /// Runs `chain` on this thread and answers the call (`parsed`: see
+    /// [`Pipeline::finish_script`]).
+    fn run_chain_here(
+        &self,
+        chain: &[Arc<Script>],
+        data: CallData,
+        pending: &PendingAnswer,
+        parsed: Option<(&Ctx<'_, '_>, &Request<'_>)>,
+    ) -> Option<Reply> {
         let _in_flight = InFlight::new(&self.scripts_in_flight);
-        let (chain, data, pending) = call.into_parts();
         let c = &pending.live.customers[pending.customer];
-        let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
-        self.finish_script(&pending, report, None)
+        let report = Engine::run_blocking(chain, data, &c.ctx, &c.limits, false);
+        self.finish_script(pending, report, parsed)
     }
 
     /// Runs a call's scripts on the engine's pool and answers it. A full
-    /// pool is answered with 503 at once.
+    /// pool is answered with 503 at once. (With `server.script_inline`
+    /// scripts run inside [`Pipeline::process`] and no `Step::Script` comes
+    /// out of it.)
     pub async fn run_script(&self, call: Box<ScriptCall>) -> Option<Reply> {
-        if self.script_inline {
-            return self.run_script_here(call);
-        }
         let _in_flight = InFlight::new(&self.scripts_in_flight);
         let Some(engine) = self.engine.as_ref() else {
             // Proxy mode: the call's server transaction must still end.
@@ -830,10 +837,7 @@ impl Pipeline {
                 _channel: channel,
             };
             if self.script_inline {
-                let _in_flight = InFlight::new(&self.scripts_in_flight);
-                let c = &live.customers[customer];
-                let report = Engine::run_blocking(&chain, data, &c.ctx, &c.limits, false);
-                return Step::Done(self.finish_script(&pending, report, Some((ctx, req))));
+                return Step::Done(self.run_chain_here(&chain, data, &pending, Some((ctx, req))));
             }
             return Step::Script(Box::new(ScriptCall {
                 chain,

@@ -205,9 +205,10 @@ struct Chunk {
     f: Function,
     /// Values the script's top level builds once per VM (see `chunks`).
     once: Value,
-    /// The top level is reusable: after its first run `main` is kept in
-    /// `once` and calls need no fresh environment.
-    reuse: bool,
+    /// A reusable top level's one environment (set on `f` at load): after
+    /// its first run `main` is kept in `once` and calls need no fresh
+    /// environment. `None`: a fresh environment per call.
+    env: Option<Table>,
 }
 
 /// The trampoline's `(code, value)` as a [`Step`].
@@ -358,11 +359,28 @@ impl Vm {
             }
             Shape::Lua => Value::Nil,
         };
-        let c = Chunk {
-            f,
-            once,
-            reuse: script.reuse_main,
+        // A reusable top level runs once, in an environment made here.
+        let env = if script.reuse_main {
+            // SAFETY: the arguments sit at stack indexes 1 (the chunk) and 2
+            // (env_meta); the closure pushes three values (LUA_MINSTACK
+            // free) and leaves the fresh environment as the one result.
+            // Nothing raises but out-of-memory, caught by the protected call.
+            Some(unsafe {
+                self.lua.exec_raw::<Table>((&f, &self.env_meta), |l| {
+                    ffi::lua_createtable(l, 0, 4);
+                    ffi::lua_pushvalue(l, 2);
+                    ffi::lua_setmetatable(l, 3);
+                    ffi::lua_setsafeenv(l, 3, 1);
+                    ffi::lua_pushvalue(l, 3);
+                    ffi::lua_setfenv(l, 1);
+                    ffi::lua_replace(l, 1);
+                    ffi::lua_settop(l, 1);
+                })?
+            })
+        } else {
+            None
         };
+        let c = Chunk { f, once, env };
         self.chunks
             .insert(script.id, (Arc::downgrade(script), c.clone()));
         Ok(c)
@@ -376,22 +394,12 @@ impl Vm {
     /// `env_meta`, marked safe) set as the chunk's environment: the trampoline
     /// runs the chunk (fresh upvalues) and calls `env.main(data, ctx)`.
     fn step(&self, chunk: &Chunk, data: Value, ctx: &Value) -> mlua::Result<Step> {
-        if chunk.reuse
-            && let Value::Table(once) = &chunk.once
-            && matches!(once.raw_get::<Value>("main"), Ok(Value::Function(_)))
-        {
-            // SAFETY: as below, without an environment: the trampoline finds
-            // `main` in `once` and never runs the chunk.
+        if let Some(env) = &chunk.env {
+            // SAFETY: as below, with the chunk's own environment already set:
+            // the trampoline runs the chunk only while `once` has no `main`.
             let (code, value): (u8, Value) = unsafe {
                 self.lua.exec_raw(
-                    (
-                        &self.trampoline,
-                        &chunk.f,
-                        Value::Nil,
-                        data,
-                        ctx,
-                        &chunk.once,
-                    ),
+                    (&self.trampoline, &chunk.f, env, data, ctx, &chunk.once),
                     |l| ffi::lua_call(l, 5, 2),
                 )?
             };

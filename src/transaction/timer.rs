@@ -310,10 +310,6 @@ impl Wheel {
         }
         best
     }
-
-    fn len(&self) -> usize {
-        self.in_wheel + self.overflow.len()
-    }
 }
 
 enum Cmd {
@@ -462,7 +458,7 @@ impl<C: Clock, F: FnMut(Fired)> Service<C, F> {
     fn fire_due(&mut self) -> Option<Instant> {
         loop {
             let now = self.clock.now();
-            let next = {
+            {
                 let Ok(mut h) = self.shared.heap.lock() else {
                     return None;
                 };
@@ -477,9 +473,7 @@ impl<C: Clock, F: FnMut(Fired)> Service<C, F> {
                 // Until these have fired, a schedule() must not think the
                 // task is asleep for long.
                 h.sleeping_until = Some(now);
-                h.len()
-            };
-            let _ = next;
+            }
             self.due.sort_unstable_by(|a, b| b.cmp(a));
             for e in self.due.drain(..) {
                 self.pending.fetch_sub(1, Ordering::AcqRel);

@@ -169,7 +169,6 @@ fn serve(sock: &Arc<UdpSock>, pipeline: &Arc<Pipeline>, stop: &AtomicBool) {
             }
             let reply = match pipeline.process(data, src, Transport::Udp) {
                 Step::Done(reply) => reply,
-                Step::Script(call) if pipeline.script_inline() => pipeline.run_script_here(call),
                 Step::Script(call) => {
                     // Scripts run on the engine's pool; the receive loop goes on.
                     let (sock, pipeline) = (sock.clone(), pipeline.clone());
