@@ -211,6 +211,29 @@ struct Chunk {
     env: Option<Table>,
 }
 
+/// Pushes a fresh call environment — a table whose metatable is the one at
+/// stack index `meta` (`env_meta`), marked safe — and makes it the
+/// environment of the chunk function at index `chunk` (two slots used).
+///
+/// "safeenv", as luaL_sandboxthread does for its proxy: imported builtins
+/// keep their fast paths. Sound because the globals behind it are read-only
+/// and the compiler never treats a global the script writes as an import.
+///
+/// # Safety
+/// `l` is the running state inside a protected call; `meta` is a table and
+/// `chunk` a Lua function on its stack, with two free slots.
+unsafe fn push_env(l: *mut ffi::lua_State, meta: std::ffi::c_int, chunk: std::ffi::c_int) {
+    unsafe {
+        ffi::lua_createtable(l, 0, 4);
+        let env = ffi::lua_gettop(l);
+        ffi::lua_pushvalue(l, meta);
+        ffi::lua_setmetatable(l, env);
+        ffi::lua_setsafeenv(l, env, 1);
+        ffi::lua_pushvalue(l, env);
+        ffi::lua_setfenv(l, chunk);
+    }
+}
+
 /// The trampoline's `(code, value)` as a [`Step`].
 fn step_of(code: u8, value: Value) -> Step {
     match code {
@@ -367,12 +390,7 @@ impl Vm {
             // Nothing raises but out-of-memory, caught by the protected call.
             Some(unsafe {
                 self.lua.exec_raw::<Table>((&f, &self.env_meta), |l| {
-                    ffi::lua_createtable(l, 0, 4);
-                    ffi::lua_pushvalue(l, 2);
-                    ffi::lua_setmetatable(l, 3);
-                    ffi::lua_setsafeenv(l, 3, 1);
-                    ffi::lua_pushvalue(l, 3);
-                    ffi::lua_setfenv(l, 1);
+                    push_env(l, 2, 1);
                     ffi::lua_replace(l, 1);
                     ffi::lua_settop(l, 1);
                 })?
@@ -423,16 +441,7 @@ impl Vm {
                     &chunk.once,
                 ),
                 |l| {
-                    ffi::lua_createtable(l, 0, 4);
-                    ffi::lua_pushvalue(l, 3);
-                    ffi::lua_setmetatable(l, 7);
-                    // "safeenv", as luaL_sandboxthread does for its proxy: imported
-                    // builtins keep their fast paths. Sound because the globals
-                    // behind it are read-only and the compiler never treats a
-                    // global the script writes as an import.
-                    ffi::lua_setsafeenv(l, 7, 1);
-                    ffi::lua_pushvalue(l, 7);
-                    ffi::lua_setfenv(l, 2);
+                    push_env(l, 3, 2);
                     ffi::lua_replace(l, 3); // trampoline(chunk, env, data, ctx, once)
                     ffi::lua_call(l, 5, 2);
                 },
