@@ -95,6 +95,14 @@ fn full_call_through_sipforge(t: Transport) {
     // sipforge stays in the dialog: its Record-Route is the route set
     assert!(!call.route_set.is_empty(), "{}", fin.text());
     call.ack().unwrap();
+    // The BYE only once Kamailio has the ACK: a 200 it retransmits while the
+    // ACK is still on its way (a loaded machine) is ACKed again by the UAC,
+    // and that second ACK must not be able to trail the BYE.
+    assert!(
+        k.wait_logged("ACK", &call.call_id, Duration::from_secs(5)),
+        "{}",
+        k.log_text()
+    );
     let bye = call.bye().unwrap();
     assert_eq!(bye.status(), 200, "{}", bye.text());
     // Kamailio saw the whole dialog, the ACK and BYE loose-routed through sipforge
